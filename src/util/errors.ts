@@ -1,0 +1,54 @@
+/**
+ * Typed errors with a stable `code` (Node's ERR_* convention). Operating errors
+ * (bad input, dead peers, corrupt files) are ShoalErrors; programmer errors are
+ * assertion failures (see assert.ts).
+ */
+export const ErrorCode = {
+  // wire
+  DecodeFailed: 'ERR_DECODE_FAILED',
+  PacketTooLarge: 'ERR_PACKET_TOO_LARGE',
+  FrameTooLarge: 'ERR_FRAME_TOO_LARGE',
+  // config
+  InvalidConfig: 'ERR_INVALID_CONFIG',
+  InvalidArgument: 'ERR_INVALID_ARGUMENT',
+  // membership
+  MetaTooLarge: 'ERR_META_TOO_LARGE',
+  NameConflict: 'ERR_NAME_CONFLICT',
+  JoinFailed: 'ERR_JOIN_FAILED',
+  NotRunning: 'ERR_NOT_RUNNING',
+  // transport
+  TransportClosed: 'ERR_TRANSPORT_CLOSED',
+  Unreachable: 'ERR_UNREACHABLE',
+  Timeout: 'ERR_TIMEOUT',
+  Aborted: 'ERR_ABORTED',
+  // raft
+  NotLeader: 'ERR_NOT_LEADER',
+  ProposalDropped: 'ERR_PROPOSAL_DROPPED',
+  NoQuorum: 'ERR_NO_QUORUM',
+  ConfChangeInProgress: 'ERR_CONF_CHANGE_IN_PROGRESS',
+  Compacted: 'ERR_COMPACTED',
+  Unavailable: 'ERR_UNAVAILABLE',
+  // storage
+  CorruptRecord: 'ERR_CORRUPT_RECORD',
+  CorruptSnapshot: 'ERR_CORRUPT_SNAPSHOT',
+  StorageIo: 'ERR_STORAGE_IO',
+  // api
+  NotFound: 'ERR_NOT_FOUND',
+  BadRequest: 'ERR_BAD_REQUEST',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class ShoalError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ShoalError';
+    this.code = code;
+    this.details = options?.details;
+  }
+}
+
+export function isShoalError(e: unknown, code?: ErrorCode): e is ShoalError {
+  return e instanceof ShoalError && (code === undefined || e.code === code);
+}
