@@ -35,6 +35,8 @@ export const ErrorCode = {
   // api
   NotFound: 'ERR_NOT_FOUND',
   BadRequest: 'ERR_BAD_REQUEST',
+  // transport (appended)
+  BindFailed: 'ERR_BIND_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,0 +1,119 @@
+#!/usr/bin/env -S node --max-old-space-size=20480 --import tsx
+/**
+ * Simulated gossip cluster benchmark: N pure GossipCores with LAN parameters
+ * on virtual time (src/sim/gossip-cluster.ts). One JSON object per line:
+ *   {"bench":"gossip-sim","n":..,"lossPct":..,"joinConvergeMs":..,"failDetectMs":..,
+ *    "msgsPerMemberPerSec":..,"bytesPerMemberPerSec":..,"falsePositivesPerMemberHour":..}
+ * Figures are virtual time; bytes are real encoded lengths (src/wire/gossip-codec.ts).
+ *
+ *   bench/gossip-sim.ts --n 100,1000,10000 --loss 0,5,10 [--only join|fail|fp] [--seed 1]
+ *       [--fp-minutes M] [--window-sec S]
+ *
+ * Per (n, loss): the cluster is pre-seeded (GossipCluster.preseed: every core
+ * starts knowing every member, no join storm) and warmed up until converged and
+ * queues are drained; then the loss is switched on and
+ *  - steady state: traffic over a window -> msgs and bytes per member per second;
+ *  - fp: false positives (a live member declared dead by at least one member,
+ *    counted once per episode) over fp-minutes of virtual time, per member-hour;
+ *  - join: a new member joins one random member; time until every member sees it alive;
+ *  - fail: a random member crashes; time until every member sees it dead.
+ */
+import { Command } from 'commander';
+import { GossipCluster } from '../src/sim/gossip-cluster.js';
+
+interface Options {
+  n: string;
+  loss: string;
+  only?: string;
+  seed: string;
+  fpMinutes?: string;
+  windowSec?: string;
+  warmupSec?: string;
+}
+
+const program = new Command()
+  .name('gossip-sim')
+  .option('--n <list>', 'cluster sizes', '100,1000,10000')
+  .option('--loss <list>', 'packet loss percentages', '0')
+  .option('--only <what>', 'join | fail | fp | traffic (default: all)')
+  .option('--seed <n>', 'simulation seed', '1')
+  .option('--fp-minutes <m>', 'virtual minutes for false positives (default 10 for n<=1000, 2 above)')
+  .option('--window-sec <s>', 'steady-state traffic window, virtual seconds', '30')
+  .option('--warmup-sec <s>', 'virtual seconds after convergence before measuring', '30')
+  .parse();
+const opts = program.opts<Options>();
+
+const list = (s: string): number[] => s.split(',').map((x) => Number(x.trim()));
+const only = opts.only;
+const wants = (what: string): boolean => only === undefined || only === what || (what === 'traffic' && only === 'fp');
+
+const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+for (const n of list(opts.n)) {
+  for (const lossPct of list(opts.loss)) {
+    const started = performance.now();
+    const c = new GossipCluster({ seed: Number(opts.seed), preset: 'lan', roundTrip: false, expectedNodes: n + 2, eventLogMax: 0 });
+    for (let i = 0; i < n; i++) c.addNode();
+    c.preseed();
+    const warm = c.runUntil(() => c.converged(), 300_000, { checkEveryMs: 1_000 });
+    c.runFor(Number(opts.warmupSec) * 1000);
+    const setupWallMs = performance.now() - started;
+    c.network.setDefaultLink({ lossPercent: lossPct });
+
+    const row: Record<string, number | string | boolean | null> = { bench: 'gossip-sim', n, lossPct };
+
+    // Steady state traffic and false positives.
+    if (wants('traffic') || wants('fp')) {
+      const fpMinutes = opts.fpMinutes !== undefined ? Number(opts.fpMinutes) : n <= 1000 ? 10 : 2;
+      const windowMs = Math.max(Number(opts.windowSec) * 1000, wants('fp') ? fpMinutes * 60_000 : 0);
+      let episodes = 0;
+      let declarations = 0;
+      const falselyDead = new Set<string>();
+      const off = c.log.onEvent((e) => {
+        if (e.type === 'member-failed' && c.isLive(e.subject)) {
+          declarations++;
+          if (!falselyDead.has(e.subject)) {
+            falselyDead.add(e.subject);
+            episodes++;
+          }
+        } else if (falselyDead.has(e.subject) && c.countSeeing(e.subject, 'dead') === 0) falselyDead.delete(e.subject);
+      });
+      const msgs0 = c.traffic.msgsSent;
+      const bytes0 = c.traffic.bytesSent;
+      const t0 = performance.now();
+      c.runFor(windowMs);
+      off();
+      const sec = windowMs / 1000;
+      row.msgsPerMemberPerSec = round((c.traffic.msgsSent - msgs0) / n / sec, 2);
+      row.bytesPerMemberPerSec = round((c.traffic.bytesSent - bytes0) / n / sec, 0);
+      row.falsePositivesPerMemberHour = wants('fp') ? round(episodes / n / (windowMs / 3_600_000), 4) : null;
+      row.falseDeadDeclarations = declarations;
+      row.steadyWindowSec = sec;
+      row.steadyWallMs = Math.round(performance.now() - t0);
+    }
+
+    if (wants('join')) {
+      const joiner = c.addNode();
+      const live = c.liveNames().filter((x) => x !== joiner);
+      const t0 = c.nowMs;
+      c.join(joiner, [live[(n * 7919) % live.length]]);
+      const ok = c.runUntil(() => c.allSee(joiner, 'alive'), 300_000);
+      row.joinConvergeMs = ok ? Math.round(c.nowMs - t0) : null;
+    }
+
+    if (wants('fail')) {
+      const live = c.liveNames();
+      const victim = live[(n * 104729 + 17) % live.length];
+      const t0 = c.nowMs;
+      c.crash(victim);
+      const ok = c.runUntil(() => c.allSee(victim, 'dead'), 600_000);
+      row.failDetectMs = ok ? Math.round(c.nowMs - t0) : null;
+    }
+
+    row.warmConverged = warm;
+    row.setupWallMs = Math.round(setupWallMs);
+    row.wallMs = Math.round(performance.now() - started);
+    row.heapMiB = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
+    console.log(JSON.stringify(row));
+  }
+}

@@ -1,0 +1,269 @@
+import { mkdir } from 'node:fs/promises';
+import { GossipCore } from '../gossip/core.js';
+import type { MemberEvent, MemberInfo } from '../gossip/events.js';
+import { MessageType, memberStateName, MemberState, type Tags } from '../gossip/messages.js';
+import { HttpApiServer } from '../api/http-server.js';
+import type { HealthView, MemberView, MembershipService } from '../api/types.js';
+import { UdpTcpTransport, type NetTransportStats } from '../transport/net.js';
+import { WireKind, peekWireKind } from '../wire/kind.js';
+import type { Address } from '../util/address.js';
+import { ErrorCode, ShoalError } from '../util/errors.js';
+import { SeededRng, cryptoSeed } from '../util/rng.js';
+import { buildGossipConfig, validateAgentConfig, validateTags, type AgentConfig, type ResolvedAgentConfig } from './config.js';
+import { GossipShell, monotonicMs, type GossipShellStats } from './gossip-shell.js';
+import { JoinTracker, resolveSeed } from './join.js';
+import { TypedEmitter } from './typed-emitter.js';
+
+export interface UserEvent {
+  name: string;
+  payload: Uint8Array;
+  ltime: number;
+}
+
+/** Events of an Agent, each with its argument list. */
+export interface AgentEvents {
+  'member-join': [MemberView];
+  'member-update': [MemberView];
+  'member-suspect': [MemberView];
+  'member-alive': [MemberView];
+  'member-failed': [MemberView];
+  'member-leave': [MemberView];
+  'member-reaped': [MemberView];
+  'name-conflict': [MemberView];
+  'user-event': [UserEvent];
+  /** The agent has stopped (after stop(), or after a leave through the HTTP API). */
+  stopped: [];
+}
+
+export interface AgentStats {
+  transport: NetTransportStats;
+  gossip: GossipCore['stats'];
+  shell: GossipShellStats;
+  /** Frames whose first byte names no plane this agent runs. */
+  framesUnrouted: number;
+  packetsUnrouted: number;
+}
+
+export function toMemberView(m: MemberInfo): MemberView {
+  return { name: m.name, addr: m.addr, state: memberStateName(m.state), incarnation: m.incarnation, tags: { ...m.tags } };
+}
+
+type Phase = 'running' | 'leaving' | 'stopping' | 'stopped';
+
+/**
+ * A shoal agent: membership over UDP/TCP, an optional HTTP API. Start it with
+ * Agent.start(config); stop it with stop({ leave: true }).
+ */
+export class Agent extends TypedEmitter<AgentEvents> implements MembershipService {
+  readonly name: string;
+  readonly config: ResolvedAgentConfig;
+  private readonly transport: UdpTcpTransport;
+  private readonly shell: GossipShell;
+  private http: HttpApiServer | undefined;
+  private phase: Phase = 'running';
+  private readonly joins = new Set<JoinTracker>();
+  private readonly startedMs: number;
+  private stopPromise: Promise<void> | undefined;
+  private framesUnrouted = 0;
+  private packetsUnrouted = 0;
+
+  private constructor(config: ResolvedAgentConfig, transport: UdpTcpTransport, rngSeed: number) {
+    super();
+    this.config = config;
+    this.name = config.name;
+    this.transport = transport;
+    const gossipConfig = buildGossipConfig(config, transport.localAddr);
+    const core = new GossipCore(gossipConfig, new SeededRng(rngSeed), monotonicMs());
+    const shell = new GossipShell({
+      core,
+      transport,
+      clock: monotonicMs,
+      onEvent: (e) => this.onGossipEvent(e),
+      onFrameFailed: (to, msg) => {
+        if (msg.type === MessageType.PushPull && msg.join) this.onJoinFrameFailed(to);
+      },
+    });
+    this.shell = shell;
+    this.startedMs = shell.now();
+    transport.onPacket((from, data) => {
+      if (peekWireKind(data) === WireKind.GossipPacket || peekWireKind(data) === undefined) shell.handlePacket(from, data);
+      else this.packetsUnrouted++;
+    });
+    transport.onFrame((from, data) => {
+      if (peekWireKind(data) === WireKind.GossipFrame || peekWireKind(data) === undefined) shell.handleFrame(from, data);
+      else this.framesUnrouted++;
+    });
+  }
+
+  /** Validate the config, bind the sockets, start the HTTP API if configured, and join the seeds. */
+  static async start(config: AgentConfig = {}): Promise<Agent> {
+    const resolved = validateAgentConfig(config);
+    if (resolved.dataDir !== undefined) {
+      try {
+        await mkdir(resolved.dataDir, { recursive: true });
+      } catch (e) {
+        throw new ShoalError(ErrorCode.InvalidConfig, `invalid config: dataDir "${resolved.dataDir}" cannot be created: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    const transport = await UdpTcpTransport.listen({
+      bindHost: resolved.bind.host,
+      bindPort: resolved.bind.port,
+      advertise: resolved.advertise,
+    });
+    const seed = resolved.rngSeed ?? (await cryptoSeed());
+    let agent: Agent;
+    try {
+      agent = new Agent(resolved, transport, seed);
+    } catch (e) {
+      await transport.close();
+      throw e;
+    }
+    agent.shell.start();
+    try {
+      if (resolved.http !== undefined) {
+        agent.http = await HttpApiServer.listen({
+          listen: resolved.http,
+          service: agent,
+          onLeft: () => void agent.stop({ leave: false }),
+        });
+      }
+      if (resolved.join.length > 0) await agent.join(resolved.join);
+    } catch (e) {
+      await agent.stop({ leave: false });
+      throw e;
+    }
+    return agent;
+  }
+
+  /** The address peers reach this agent at. */
+  get addr(): Address {
+    return this.transport.localAddr;
+  }
+
+  /** The bound HTTP API address, if any. */
+  get httpAddress(): Address | undefined {
+    return this.http?.address;
+  }
+
+  get running(): boolean {
+    return this.phase === 'running' || this.phase === 'leaving';
+  }
+
+  members(): MemberView[] {
+    return this.shell.core.members().map(toMemberView);
+  }
+
+  localMember(): MemberView {
+    return toMemberView(this.shell.core.localMember());
+  }
+
+  numAlive(): number {
+    return this.shell.core.numAlive();
+  }
+
+  health(): HealthView {
+    const members = this.shell.core.members();
+    return {
+      status: this.phase === 'running' ? 'ok' : 'leaving',
+      name: this.name,
+      addr: this.addr,
+      membersAlive: members.filter((m) => m.state === MemberState.Alive).length,
+      membersTotal: members.length,
+      localHealth: this.shell.core.localHealth(),
+      uptimeMs: this.shell.now() - this.startedMs,
+    };
+  }
+
+  get stats(): AgentStats {
+    return {
+      transport: this.transport.stats,
+      gossip: this.shell.core.stats,
+      shell: this.shell.stats,
+      framesUnrouted: this.framesUnrouted,
+      packetsUnrouted: this.packetsUnrouted,
+    };
+  }
+
+  /**
+   * Join a cluster through one or more seeds. Resolves with the number of seeds
+   * that answered; rejects ERR_JOIN_FAILED if none did within timeoutMs.
+   */
+  async join(addrs: Address[], options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<number> {
+    this.assertRunning();
+    if (!Array.isArray(addrs) || addrs.length === 0) throw new ShoalError(ErrorCode.InvalidArgument, 'join needs at least one address');
+    const resolved = await Promise.all(addrs.map((a) => resolveSeed(a)));
+    this.assertRunning();
+    const seeds = [...new Set(resolved.filter((a): a is Address => a !== undefined && a !== this.addr))];
+    if (seeds.length === 0) {
+      throw new ShoalError(ErrorCode.JoinFailed, `join failed: none of ${addrs.join(', ')} resolves to another node`);
+    }
+    const tracker = new JoinTracker(seeds, options.timeoutMs ?? this.config.joinTimeoutMs, options.signal, (t) => this.joins.delete(t));
+    this.joins.add(tracker);
+    this.shell.act((core, nowMs) => core.join(seeds, nowMs));
+    return tracker.promise;
+  }
+
+  /** Replace this node's tags; spreads by gossip with a new incarnation. */
+  setTags(tags: Record<string, string>): void {
+    this.assertRunning();
+    const checked: Tags = validateTags('tags', tags);
+    this.shell.act((core, nowMs) => core.setTags(checked, nowMs));
+  }
+
+  /** Send a serf-style user event to every member. */
+  sendUserEvent(name: string, payload: Uint8Array): void {
+    this.assertRunning();
+    this.shell.act((core, nowMs) => core.sendUserEvent(name, payload, nowMs));
+  }
+
+  /**
+   * Graceful leave without closing: broadcast Leave and wait until it has spread
+   * (leaveComplete) or leaveTimeoutMs passed. stop() closes afterwards.
+   */
+  async leave(): Promise<void> {
+    if (this.phase !== 'running' && this.phase !== 'leaving') return;
+    if (this.phase === 'running') {
+      this.phase = 'leaving';
+      this.shell.act((core, nowMs) => core.leave(nowMs));
+    }
+    await this.shell.waitFor(() => this.shell.core.leaveComplete(), this.config.leaveTimeoutMs);
+  }
+
+  /** Stop the agent; with leave: true (the default) announce it first. Idempotent. */
+  stop(options: { leave?: boolean } = {}): Promise<void> {
+    this.stopPromise ??= this.doStop(options.leave ?? true);
+    return this.stopPromise;
+  }
+
+  private async doStop(leave: boolean): Promise<void> {
+    if (leave && (this.phase === 'running' || this.phase === 'leaving')) await this.leave();
+    this.phase = 'stopping';
+    for (const j of [...this.joins]) j.cancel();
+    this.shell.stop();
+    await Promise.all([this.http?.close(), this.transport.close()]);
+    this.phase = 'stopped';
+    this.emit('stopped');
+  }
+
+  private assertRunning(): void {
+    if (this.phase !== 'running') throw new ShoalError(ErrorCode.NotRunning, `agent ${this.name} is ${this.phase}`);
+  }
+
+  private onGossipEvent(e: MemberEvent): void {
+    switch (e.type) {
+      case 'push-pull-complete':
+        if (e.join) for (const j of this.joins) j.answer();
+        return;
+      case 'user-event':
+        this.emit('user-event', { name: e.name, payload: e.payload, ltime: e.ltime });
+        return;
+      default:
+        this.emit(e.type, toMemberView(e.member));
+    }
+  }
+
+  /** A join push-pull frame could not be delivered. */
+  private onJoinFrameFailed(to: Address): void {
+    for (const j of this.joins) j.fail(to);
+  }
+}

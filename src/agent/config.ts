@@ -1,0 +1,167 @@
+import * as os from 'node:os';
+import { ErrorCode, ShoalError } from '../util/errors.js';
+import { parseHostPort, type Address, type HostPort } from '../util/address.js';
+import { presets, validateGossipConfig, type GossipConfig } from '../gossip/config.js';
+
+export const PRESET_NAMES = ['lan', 'wan', 'local'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+/** Gossip settings a user may override; identity and tags come from AgentConfig itself. */
+export type GossipOverrides = Partial<Omit<GossipConfig, 'name' | 'advertiseAddr' | 'tags'>>;
+
+/** What `Agent.start()` accepts. Every field is optional; defaults are documented in config/README.md. */
+export interface AgentConfig {
+  /** Unique node name; defaults to the host name. */
+  name?: string;
+  /** UDP+TCP gossip address, default 0.0.0.0:7946 (port 0 picks a free port). */
+  bind?: Address;
+  /** Address peers use to reach this node; default: the bind address (a private IP for 0.0.0.0). */
+  advertise?: Address;
+  /** Seeds joined at start. */
+  join?: Address[];
+  /** How long a join waits for any seed to answer. */
+  joinTimeoutMs?: number;
+  /** Directory for the agent's state (created if missing). */
+  dataDir?: string;
+  tags?: Record<string, string>;
+  preset?: PresetName;
+  /** HTTP API address ("127.0.0.1:7947"); no HTTP API when absent. */
+  http?: Address;
+  /** Per-field overrides of the preset. */
+  gossip?: GossipOverrides;
+  /** Upper bound on how long stop({ leave: true }) waits for the leave to spread. */
+  leaveTimeoutMs?: number;
+  /** Seed of the gossip core's PRNG (tests); default from crypto. */
+  rngSeed?: number;
+}
+
+export interface ResolvedAgentConfig {
+  name: string;
+  bind: HostPort;
+  advertise: Address | undefined;
+  join: Address[];
+  joinTimeoutMs: number;
+  dataDir: string | undefined;
+  tags: Record<string, string>;
+  preset: PresetName;
+  http: Address | undefined;
+  gossip: GossipOverrides;
+  leaveTimeoutMs: number;
+  rngSeed: number | undefined;
+}
+
+export const AgentDefaults = {
+  bind: '0.0.0.0:7946',
+  gossipPort: 7946,
+  httpPort: 7947,
+  preset: 'lan' as PresetName,
+  /** memberlist's join gives up after its TCP timeout; 10 s covers a slow WAN seed. */
+  joinTimeoutMs: 10_000,
+  /** Enough for a few gossip rounds to carry the leave; a stuck network never blocks shutdown longer. */
+  leaveTimeoutMs: 5_000,
+  /** Node names are DNS-like labels; 128 bytes bounds every packet that carries one. */
+  nameMaxBytes: 128,
+  /** Sum of the UTF-8 bytes of all tag keys and values (memberlist's MetaMaxSize). */
+  tagsMaxBytes: 512,
+  joinSeedsMax: 64,
+} as const;
+
+function invalid(field: string, why: string): ShoalError {
+  return new ShoalError(ErrorCode.InvalidConfig, `invalid config: ${field} ${why}`, { details: { field } });
+}
+
+function address(field: string, value: unknown, allowZeroPort: boolean): HostPort {
+  if (typeof value !== 'string' || value.length === 0) throw invalid(field, 'must be "host:port"');
+  let hp: HostPort;
+  try {
+    hp = parseHostPort(value);
+  } catch {
+    throw invalid(field, `must be "host:port" with a port 0..65535 (got "${value}")`);
+  }
+  if (!/^\[|:\d+$/.test(value) || (value.startsWith('[') && !/\]:\d+$/.test(value))) {
+    throw invalid(field, `needs an explicit port (got "${value}")`);
+  }
+  if (!allowZeroPort && hp.port === 0) throw invalid(field, `port must be 1..65535 (got "${value}")`);
+  return hp;
+}
+
+function positiveInt(field: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw invalid(field, 'must be a positive integer');
+  return value;
+}
+
+export function validateTags(field: string, tags: unknown): Record<string, string> {
+  if (tags === undefined) return {};
+  if (tags === null || typeof tags !== 'object' || Array.isArray(tags)) throw invalid(field, 'must be a map of strings');
+  let sizeBytes = 0;
+  for (const [k, v] of Object.entries(tags)) {
+    if (k.length === 0) throw invalid(field, 'keys must be non-empty');
+    if (typeof v !== 'string') throw invalid(field, `value of "${k}" must be a string`);
+    sizeBytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+  }
+  if (sizeBytes > AgentDefaults.tagsMaxBytes) {
+    throw invalid(field, `take ${sizeBytes} bytes, more than ${AgentDefaults.tagsMaxBytes}`);
+  }
+  return { ...(tags as Record<string, string>) };
+}
+
+/** Checks every field, fills defaults; throws ShoalError ERR_INVALID_CONFIG naming the field. */
+export function validateAgentConfig(config: AgentConfig): ResolvedAgentConfig {
+  if (config === null || typeof config !== 'object') throw invalid('config', 'must be an object');
+  const name = config.name ?? os.hostname();
+  if (typeof name !== 'string' || name.length === 0 || /\s/.test(name)) {
+    throw invalid('name', 'must be a non-empty string without spaces');
+  }
+  if (Buffer.byteLength(name) > AgentDefaults.nameMaxBytes) throw invalid('name', `is longer than ${AgentDefaults.nameMaxBytes} bytes`);
+  const bind = address('bind', config.bind ?? AgentDefaults.bind, true);
+  if (config.advertise !== undefined) address('advertise', config.advertise, false);
+  const join = config.join ?? [];
+  if (!Array.isArray(join)) throw invalid('join', 'must be a list of "host:port"');
+  if (join.length > AgentDefaults.joinSeedsMax) throw invalid('join', `has more than ${AgentDefaults.joinSeedsMax} seeds`);
+  join.forEach((a, i) => address(`join[${i}]`, a, false));
+  const preset = config.preset ?? AgentDefaults.preset;
+  if (!(PRESET_NAMES as readonly string[]).includes(preset)) {
+    throw invalid('preset', `must be one of ${PRESET_NAMES.join(', ')} (got "${String(preset)}")`);
+  }
+  if (config.http !== undefined) address('http', config.http, true);
+  if (config.dataDir !== undefined && (typeof config.dataDir !== 'string' || config.dataDir.length === 0)) {
+    throw invalid('dataDir', 'must be a non-empty path');
+  }
+  const tags = validateTags('tags', config.tags);
+  const gossip = config.gossip ?? {};
+  if (gossip === null || typeof gossip !== 'object') throw invalid('gossip', 'must be an object');
+  // Check the overrides now, with a placeholder address: the real one is known after binding.
+  try {
+    buildGossipConfig({ name, preset, tags, gossip }, '127.0.0.1:1');
+  } catch (e) {
+    if (e instanceof ShoalError) throw new ShoalError(ErrorCode.InvalidConfig, `invalid config: ${e.message}`, { cause: e, details: e.details });
+    throw e;
+  }
+  if (config.rngSeed !== undefined && (!Number.isInteger(config.rngSeed) || config.rngSeed < 0)) {
+    throw invalid('rngSeed', 'must be a non-negative integer');
+  }
+  return {
+    name,
+    bind,
+    advertise: config.advertise,
+    join: [...join],
+    joinTimeoutMs: positiveInt('joinTimeoutMs', config.joinTimeoutMs, AgentDefaults.joinTimeoutMs),
+    dataDir: config.dataDir,
+    tags,
+    preset,
+    http: config.http,
+    gossip: { ...gossip },
+    leaveTimeoutMs: positiveInt('leaveTimeoutMs', config.leaveTimeoutMs, AgentDefaults.leaveTimeoutMs),
+    rngSeed: config.rngSeed,
+  };
+}
+
+/** The core's config: the preset, then the overrides, then identity and tags. */
+export function buildGossipConfig(
+  c: Pick<ResolvedAgentConfig, 'name' | 'preset' | 'tags' | 'gossip'>,
+  advertiseAddr: Address,
+): GossipConfig {
+  const base = presets[c.preset](c.name, advertiseAddr);
+  return validateGossipConfig({ ...base, ...c.gossip, name: c.name, advertiseAddr, tags: c.tags });
+}

@@ -1,0 +1,43 @@
+/**
+ * The JSON shapes of the HTTP API and the service the server calls. The Agent
+ * implements MembershipService; tests use a fake.
+ */
+export type MemberStateName = 'alive' | 'suspect' | 'dead' | 'left';
+
+export interface MemberView {
+  name: string;
+  addr: string;
+  state: MemberStateName;
+  incarnation: number;
+  tags: Record<string, string>;
+}
+
+export interface HealthView {
+  /** 'ok' while running, 'leaving' during a graceful leave. */
+  status: 'ok' | 'leaving';
+  name: string;
+  addr: string;
+  membersAlive: number;
+  membersTotal: number;
+  /** Lifeguard awareness score: 0 is healthy. */
+  localHealth: number;
+  uptimeMs: number;
+}
+
+export interface JoinResult {
+  /** Seeds that answered the join's push-pull. */
+  joined: number;
+}
+
+export interface MembershipService {
+  members(): MemberView[];
+  /** Resolves with the number of seeds reached; rejects ShoalError ERR_JOIN_FAILED if none. */
+  join(addrs: string[], options?: { signal?: AbortSignal }): Promise<number>;
+  /** Broadcasts a graceful leave and resolves once it has spread (or a bounded time passed). */
+  leave(): Promise<void>;
+  health(): HealthView;
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string };
+}

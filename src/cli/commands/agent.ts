@@ -1,0 +1,79 @@
+import { Agent, type AgentEvents } from '../../agent/agent.js';
+import type { AgentConfig, PresetName } from '../../agent/config.js';
+import type { MemberView } from '../../api/types.js';
+import { ErrorCode, isShoalError } from '../../util/errors.js';
+import { ExitCode, UsageError, type CliIo } from '../io.js';
+
+export interface AgentCommandOptions {
+  name?: string;
+  bind: string;
+  advertise?: string;
+  http: string;
+  join?: string[];
+  dataDir?: string;
+  tags?: Record<string, string>;
+  preset: PresetName;
+}
+
+const MEMBER_EVENTS = [
+  'member-join',
+  'member-update',
+  'member-suspect',
+  'member-alive',
+  'member-failed',
+  'member-leave',
+  'member-reaped',
+  'name-conflict',
+] as const satisfies readonly (keyof AgentEvents)[];
+
+export function formatEventLine(event: string, m: MemberView): string {
+  return `${new Date().toISOString()} ${event} ${m.name} ${m.addr} state=${m.state} incarnation=${m.incarnation}`;
+}
+
+/**
+ * `shoal agent`: runs until SIGTERM/SIGINT, then leaves gracefully and
+ * resolves 0. A second signal exits at once.
+ */
+export async function runAgentCommand(opts: AgentCommandOptions, io: CliIo): Promise<number> {
+  const config: AgentConfig = {
+    name: opts.name,
+    bind: opts.bind,
+    advertise: opts.advertise,
+    http: opts.http,
+    join: opts.join ?? [],
+    dataDir: opts.dataDir,
+    tags: opts.tags ?? {},
+    preset: opts.preset,
+  };
+  let agent: Agent;
+  try {
+    agent = await Agent.start(config);
+  } catch (e) {
+    if (isShoalError(e, ErrorCode.InvalidConfig)) throw new UsageError(e.message);
+    throw e;
+  }
+  for (const ev of MEMBER_EVENTS) agent.on(ev, (m) => io.err(formatEventLine(ev, m)));
+  io.err(`shoal: agent ${agent.name} gossip=${agent.addr} http=${agent.httpAddress ?? '-'} preset=${opts.preset}`);
+
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      signals++;
+      if (signals > 1) {
+        io.err(`shoal: ${sig} again, exiting without waiting`);
+        resolve(ExitCode.Failure);
+        return;
+      }
+      io.err(`shoal: ${sig}: leaving the cluster`);
+      void agent.stop({ leave: true });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    agent.once('stopped', () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      io.err(`shoal: agent ${agent.name} stopped`);
+      resolve(ExitCode.Ok);
+    });
+  });
+}

@@ -1,0 +1,85 @@
+import { Agent } from '../../agent/agent.js';
+import type { MemberView } from '../../api/types.js';
+import { ExitCode, type CliIo } from '../io.js';
+import { formatMembersTable, summarize } from '../table.js';
+
+export interface DemoOptions {
+  agents: number;
+  basePort: number;
+  /** HTTP API of agent 0 (so `shoal members` works against the demo); '' for none. */
+  http: string;
+  /** Stop by itself after this many seconds (0: run until Ctrl-C). */
+  exitAfter: number;
+}
+
+export const DemoLimits = { refreshMs: 1_000, agentsMax: 64 } as const;
+
+/**
+ * `shoal demo`: N agents on 127.0.0.1 in this process, each joining agent 0;
+ * the membership table (as agent 0 sees it) is printed every second.
+ */
+export async function runDemoCommand(opts: DemoOptions, io: CliIo): Promise<number> {
+  const agents: Agent[] = [];
+  const events: string[] = [];
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(agents.map((a) => a.stop({ leave: true })));
+  };
+  try {
+    for (let i = 0; i < opts.agents; i++) {
+      const port = opts.basePort === 0 ? 0 : opts.basePort + i;
+      const agent = await Agent.start({
+        name: `demo-${i}`,
+        bind: `127.0.0.1:${port}`,
+        preset: 'local',
+        tags: { role: i === 0 ? 'seed' : 'member', index: String(i) },
+        http: i === 0 && opts.http !== '' ? opts.http : undefined,
+        join: i === 0 ? [] : [agents[0].addr],
+      });
+      agents.push(agent);
+      for (const ev of i === 0 ? (['member-join', 'member-suspect', 'member-alive', 'member-failed', 'member-leave'] as const) : []) {
+        agent.on(ev, (m: MemberView) => {
+          if (events.length >= 8) events.shift();
+          events.push(`${agent.name}: ${ev} ${m.name}`);
+        });
+      }
+    }
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+  const header = `shoal demo: ${agents.length} agents on 127.0.0.1 (${agents.map((a) => a.addr.split(':')[1]).join(',')})` +
+    (agents[0].httpAddress ? `, HTTP API of demo-0 on ${agents[0].httpAddress}` : '');
+  const draw = (): void => {
+    const view = agents[0].members();
+    const converged = agents.every((a) => a.numAlive() === agents.length);
+    const lines = [
+      header,
+      `${summarize(view)}${converged ? ' (converged: every agent sees every other alive)' : ' (converging...)'}`,
+      '',
+      formatMembersTable(view),
+      '',
+      'recent events:',
+      ...events.map((e) => `  ${e}`),
+      '',
+      'Ctrl-C leaves gracefully and exits.',
+    ];
+    io.out((io.isTty ? '\x1b[2J\x1b[H' : '') + lines.join('\n'));
+  };
+  draw();
+  return new Promise<number>((resolve) => {
+    const timer = setInterval(draw, DemoLimits.refreshMs);
+    let stopping = false;
+    const finish = (): void => {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(timer);
+      process.off('SIGINT', finish);
+      process.off('SIGTERM', finish);
+      io.err('shoal demo: leaving...');
+      void stopAll().then(() => resolve(ExitCode.Ok));
+    };
+    process.on('SIGINT', finish);
+    process.on('SIGTERM', finish);
+    if (opts.exitAfter > 0) setTimeout(finish, opts.exitAfter * 1000);
+  });
+}

@@ -1,0 +1,99 @@
+import * as os from 'node:os';
+import { Command, CommanderError, Option } from 'commander';
+import { isShoalError } from '../util/errors.js';
+import { AgentDefaults, PRESET_NAMES } from '../agent/config.js';
+import { collectPeerArg, parseBindArg, parseCountArg, parsePeerArg, parsePortArg, parsePresetArg, parseTagsArg } from './args.js';
+import { ExitCode, UsageError, processIo, type CliIo } from './io.js';
+import { runAgentCommand } from './commands/agent.js';
+import { runDemoCommand } from './commands/demo.js';
+import { runJoinCommand, runLeaveCommand, runMembersCommand } from './commands/members.js';
+
+const DEFAULT_HTTP = `127.0.0.1:${AgentDefaults.httpPort}`;
+
+function buildProgram(io: CliIo, setResult: (p: Promise<number>) => void): Command {
+  const program = new Command('shoal')
+    .description('shoal: a cluster agent (SWIM + Lifeguard membership over UDP/TCP)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.out(s.trimEnd()),
+      writeErr: (s) => io.err(s.trimEnd()),
+      outputError: (s, write) => write(`shoal: ${s.trim()}`),
+    })
+    .showSuggestionAfterError(true);
+
+  const httpOption = (): Option => new Option('--http <HOST:PORT>', 'HTTP API of the agent').default(DEFAULT_HTTP).argParser(parsePeerArg);
+
+  program
+    .command('agent')
+    .description('run an agent: gossip on --bind (UDP and TCP), HTTP API on --http')
+    .option('--name <NAME>', 'unique node name (default: the host name)', os.hostname())
+    .option('--bind <HOST:PORT>', 'gossip address, UDP and TCP on the same port', parseBindArg, AgentDefaults.bind)
+    .option('--advertise <HOST:PORT>', 'address other members use to reach this node', parsePeerArg)
+    .option('--http <HOST:PORT>', 'HTTP API address', parseBindArg, DEFAULT_HTTP)
+    .option('--join <HOST:PORT>', 'seed to join at start (repeatable)', collectPeerArg)
+    .option('--data-dir <DIR>', 'directory for agent state')
+    .option('--tags <k=v,...>', 'node tags (metadata)', parseTagsArg)
+    .addOption(
+      new Option('--preset <NAME>', `gossip timing preset (${PRESET_NAMES.join('|')})`).default(AgentDefaults.preset).argParser(parsePresetArg),
+    )
+    .action((opts) => setResult(runAgentCommand(opts, io)));
+
+  program
+    .command('members')
+    .description('list the members an agent knows')
+    .addOption(httpOption())
+    .option('--json', 'print JSON instead of a table')
+    .action((opts) => setResult(runMembersCommand(opts, io)));
+
+  program
+    .command('join')
+    .description('ask the agent to join a cluster through one or more seeds')
+    .argument('<HOST:PORT...>', 'seed addresses', (v: string, prev: string[] | undefined) => collectPeerArg(v, prev))
+    .addOption(httpOption())
+    .action((addrs: string[], opts) => setResult(runJoinCommand(addrs, opts, io)));
+
+  program
+    .command('leave')
+    .description('ask the agent to leave the cluster gracefully and shut down')
+    .addOption(httpOption())
+    .action((opts) => setResult(runLeaveCommand(opts, io)));
+
+  program
+    .command('demo')
+    .description('run a local demo cluster on 127.0.0.1 and show its membership')
+    .option('--agents <N>', 'number of agents', parseCountArg(1, 64), 5)
+    .option('--base-port <P>', 'gossip port of agent 0, agent i uses P+i (0: free ports)', parsePortArg, 0)
+    .option('--http <HOST:PORT>', 'HTTP API of agent 0 ("" for none)', (v: string) => (v === '' ? '' : parseBindArg(v)), DEFAULT_HTTP)
+    .option('--exit-after <SECONDS>', 'stop after this many seconds (0: until Ctrl-C)', parseCountArg(0, 86_400), 0)
+    .action((opts) => setResult(runDemoCommand(opts, io)));
+
+  return program;
+}
+
+/** Run the CLI; resolves with the exit code. argv as process.argv (node, script, ...args). */
+export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
+  let result: Promise<number> = Promise.resolve(ExitCode.Ok);
+  const program = buildProgram(io, (p) => {
+    result = p;
+  });
+  try {
+    if (argv.length <= 2) {
+      program.outputHelp();
+      return ExitCode.Usage;
+    }
+    await program.parseAsync(argv);
+    return await result;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version are exits with code 0; every parse error is a usage error.
+      return e.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    }
+    if (e instanceof UsageError) {
+      io.err(`shoal: error: ${e.message}`);
+      return ExitCode.Usage;
+    }
+    const message = isShoalError(e) ? `${e.message} (${e.code})` : e instanceof Error ? e.message : String(e);
+    io.err(`shoal: error: ${message}`);
+    return ExitCode.Failure;
+  }
+}

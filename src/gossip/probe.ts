@@ -1,0 +1,295 @@
+import type { Address } from '../util/address.js';
+import { shuffle } from '../util/rng.js';
+import type { GossipContext } from './context.js';
+import { DropReason } from './events.js';
+import {
+  MemberState,
+  MessageType,
+  type AckMsg,
+  type GossipMessage,
+  type IndirectPingMsg,
+  type NackMsg,
+  type PingMsg,
+  type Via,
+} from './messages.js';
+import type { Member, MemberTable } from './state.js';
+import type { TimerHandle } from './timers.js';
+
+/** Indirect pings this node relays at once; past it requests are dropped and counted. */
+export const RELAYS_MAX = 1024;
+/**
+ * Lifeguard: a relay sends its nack at 80% of its probe timeout. It is also
+ * capped at 80% of the time the prober has left after its own timeout
+ * (probeInterval - probeTimeout, same config assumed), so the nack arrives
+ * before the prober gives up even with WAN values (3 s timeout, 5 s interval).
+ */
+const RELAY_NACK_FRACTION = 0.8;
+
+export function relayNackAfterMs(probeTimeoutMs: number, probeIntervalMs: number): number {
+  const ms = RELAY_NACK_FRACTION * Math.min(probeTimeoutMs, probeIntervalMs - probeTimeoutMs);
+  return Math.max(1, Math.floor(ms));
+}
+
+interface ProbeRound {
+  readonly seqNo: number;
+  readonly target: string;
+  readonly targetAddr: Address;
+  acked: boolean;
+  nacks: number;
+  expectedNacks: number;
+  timeoutTimer: TimerHandle | undefined;
+}
+
+interface Relay {
+  readonly originAddr: Address;
+  readonly originSeqNo: number;
+  readonly timer: TimerHandle;
+}
+
+/**
+ * The SWIM failure detector: one probe per (health-scaled) interval over a
+ * shuffled round-robin list; direct ping, then k indirect pings with nacks and
+ * a TCP ping, then Suspect. Also answers pings and relays indirect pings.
+ */
+export class Prober {
+  private order: string[] = [];
+  private readonly inOrder = new Set<string>();
+  private index = 0;
+  private seq = 0;
+  private current: ProbeRound | undefined;
+  private readonly relays = new Map<number, Relay>();
+  private probeTimer: TimerHandle | undefined;
+
+  constructor(
+    private readonly ctx: GossipContext,
+    private readonly table: MemberTable,
+  ) {}
+
+  /** Starts the probe loop: first probe one (scaled) interval from now. */
+  start(nowMs: number): void {
+    this.schedule(nowMs);
+  }
+
+  /** Stops probing (after leave); still answers pings and relays. */
+  stop(): void {
+    this.ctx.timers.cancel(this.probeTimer);
+    this.probeTimer = undefined;
+    if (this.current !== undefined) this.ctx.timers.cancel(this.current.timeoutTimer);
+    this.current = undefined;
+  }
+
+  /** A new member joins the round at a random position (memberlist's insertion). */
+  add(name: string): void {
+    if (name === this.ctx.config.name || this.inOrder.has(name)) return;
+    this.inOrder.add(name);
+    this.order.push(name);
+    const j = this.ctx.rng.int(this.order.length);
+    const last = this.order.length - 1;
+    [this.order[j], this.order[last]] = [this.order[last], this.order[j]];
+  }
+
+  private nextSeq(): number {
+    this.seq = (this.seq + 1) >>> 0;
+    return this.seq;
+  }
+
+  private schedule(nowMs: number): void {
+    const atMs = nowMs + this.ctx.awareness.scaleTimeoutMs(this.ctx.config.probeIntervalMs);
+    this.probeTimer = this.ctx.timers.schedule(atMs, (t) => this.onProbeTimer(t));
+  }
+
+  private onProbeTimer(nowMs: number): void {
+    this.finish(nowMs);
+    this.begin(nowMs);
+    this.schedule(nowMs);
+  }
+
+  /** The next member to probe, skipping dead, left and removed ones; reshuffles at the end of a round. */
+  private nextTarget(): Member | undefined {
+    let reshuffled = false;
+    for (let tries = 0; tries <= 2 * this.order.length + 1; tries++) {
+      if (this.index >= this.order.length) {
+        if (reshuffled) return undefined;
+        this.reshuffle();
+        reshuffled = true;
+        if (this.order.length === 0) return undefined;
+      }
+      const m = this.table.get(this.order[this.index++]);
+      if (m === undefined || m === this.table.self) continue;
+      if (m.state === MemberState.Alive || m.state === MemberState.Suspect) return m;
+    }
+    return undefined;
+  }
+
+  private reshuffle(): void {
+    const names: string[] = [];
+    for (const m of this.table.all()) if (m !== this.table.self) names.push(m.name);
+    this.order = shuffle(names, this.ctx.rng);
+    this.inOrder.clear();
+    for (const n of names) this.inOrder.add(n);
+    this.index = 0;
+  }
+
+  private begin(nowMs: number): void {
+    const target = this.nextTarget();
+    if (target === undefined) return;
+    const c = this.ctx.config;
+    const ping: PingMsg = {
+      type: MessageType.Ping,
+      seqNo: this.nextSeq(),
+      target: target.name,
+      sourceName: c.name,
+      sourceAddr: c.advertiseAddr,
+    };
+    const msgs: GossipMessage[] = [ping];
+    if (target.state === MemberState.Suspect) {
+      // Buddy system: tell the suspect at once. Suspect goes first, so the
+      // receiver has refuted before it acks and the ack carries its Alive.
+      msgs.unshift({ type: MessageType.Suspect, incarnation: target.incarnation, name: target.name, from: c.name });
+    }
+    this.ctx.out.packet(target.addr, msgs);
+    this.ctx.stats.probes++;
+    this.ctx.stats.pingsSent++;
+    const round: ProbeRound = {
+      seqNo: ping.seqNo,
+      target: target.name,
+      targetAddr: target.addr,
+      acked: false,
+      nacks: 0,
+      expectedNacks: 0,
+      timeoutTimer: undefined,
+    };
+    const timeoutMs = this.ctx.awareness.scaleTimeoutMs(c.probeTimeoutMs);
+    round.timeoutTimer = this.ctx.timers.schedule(nowMs + timeoutMs, () => this.indirect(round, ping));
+    this.current = round;
+  }
+
+  /** The direct ping timed out: ask k relays, and try TCP in parallel. */
+  private indirect(round: ProbeRound, ping: PingMsg): void {
+    round.timeoutTimer = undefined;
+    if (round.acked || this.current !== round) return;
+    const c = this.ctx.config;
+    const relays = this.table.randomMembers(
+      c.indirectChecks,
+      (m) => m.state === MemberState.Alive && m.name !== round.target,
+    );
+    for (const r of relays) {
+      const req: IndirectPingMsg = {
+        type: MessageType.IndirectPing,
+        seqNo: round.seqNo,
+        target: round.target,
+        targetAddr: round.targetAddr,
+        nack: true,
+        sourceName: c.name,
+        sourceAddr: c.advertiseAddr,
+      };
+      this.ctx.out.packet(r.addr, [req]);
+      this.ctx.stats.indirectPingsSent++;
+    }
+    round.expectedNacks = relays.length;
+    if (c.tcpFallbackPing) {
+      this.ctx.out.frame(round.targetAddr, ping);
+      this.ctx.stats.tcpFallbackPings++;
+    }
+  }
+
+  /** End of the probe interval: no ack means health worsens and the target is suspected. */
+  private finish(nowMs: number): void {
+    const round = this.current;
+    if (round === undefined) return;
+    this.current = undefined;
+    this.ctx.timers.cancel(round.timeoutTimer);
+    if (round.acked) return;
+    this.ctx.stats.probeFailures++;
+    if (round.expectedNacks > 0) {
+      const missed = round.expectedNacks - Math.min(round.nacks, round.expectedNacks);
+      this.ctx.stats.missedNacks += missed;
+      this.ctx.awareness.applyDelta(missed);
+    } else {
+      this.ctx.awareness.applyDelta(1);
+    }
+    const m = this.table.get(round.target);
+    if (m === undefined || (m.state !== MemberState.Alive && m.state !== MemberState.Suspect)) return;
+    this.table.onSuspect(
+      { type: MessageType.Suspect, incarnation: m.incarnation, name: m.name, from: this.ctx.config.name },
+      nowMs,
+    );
+  }
+
+  onPing(msg: PingMsg, via: Via): void {
+    const c = this.ctx.config;
+    if (msg.target !== '' && msg.target !== c.name) {
+      this.ctx.stats.drops[DropReason.WrongTarget]++;
+      return;
+    }
+    this.ctx.stats.pingsReceived++;
+    this.ctx.stats.acksSent++;
+    const ack: AckMsg = { type: MessageType.Ack, seqNo: msg.seqNo };
+    if (via === 'stream') {
+      this.ctx.out.frame(msg.sourceAddr, ack);
+      return;
+    }
+    const msgs: GossipMessage[] = [ack];
+    const sender = this.table.get(msg.sourceName);
+    if (sender !== undefined && sender.state === MemberState.Dead && sender.addr === msg.sourceAddr) {
+      // The sender is dead to us: tell it, so it refutes and the halves of a partition re-merge.
+      msgs.push({ type: MessageType.Dead, incarnation: sender.incarnation, name: sender.name, from: c.name });
+    }
+    this.ctx.out.packet(msg.sourceAddr, msgs);
+  }
+
+  onIndirectPing(msg: IndirectPingMsg, nowMs: number): void {
+    if (this.relays.size >= RELAYS_MAX) {
+      this.ctx.stats.drops[DropReason.RelayLimit]++;
+      return;
+    }
+    const c = this.ctx.config;
+    const seqNo = this.nextSeq();
+    this.ctx.out.packet(msg.targetAddr, [
+      { type: MessageType.Ping, seqNo, target: msg.target, sourceName: c.name, sourceAddr: c.advertiseAddr },
+    ]);
+    this.ctx.stats.indirectPingsRelayed++;
+    const nackAfterMs = relayNackAfterMs(c.probeTimeoutMs, c.probeIntervalMs);
+    const timer = this.ctx.timers.schedule(nowMs + nackAfterMs, () => {
+      this.relays.delete(seqNo);
+      if (!msg.nack) return;
+      const nack: NackMsg = { type: MessageType.Nack, seqNo: msg.seqNo };
+      this.ctx.out.packet(msg.sourceAddr, [nack]);
+      this.ctx.stats.nacksSent++;
+    });
+    this.relays.set(seqNo, { originAddr: msg.sourceAddr, originSeqNo: msg.seqNo, timer });
+  }
+
+  onAck(msg: AckMsg, via: Via): void {
+    const round = this.current;
+    if (round !== undefined && round.seqNo === msg.seqNo) {
+      if (round.acked) return;
+      round.acked = true;
+      this.ctx.timers.cancel(round.timeoutTimer);
+      round.timeoutTimer = undefined;
+      this.ctx.stats.acksReceived++;
+      if (via === 'stream') this.ctx.stats.tcpFallbackAcks++;
+      this.ctx.awareness.applyDelta(-1);
+      return;
+    }
+    const relay = this.relays.get(msg.seqNo);
+    if (relay !== undefined) {
+      this.relays.delete(msg.seqNo);
+      this.ctx.timers.cancel(relay.timer);
+      this.ctx.out.packet(relay.originAddr, [{ type: MessageType.Ack, seqNo: relay.originSeqNo }]);
+      this.ctx.stats.acksSent++;
+      return;
+    }
+    this.ctx.stats.drops[DropReason.UnknownSeq]++;
+  }
+
+  onNack(msg: NackMsg): void {
+    const round = this.current;
+    if (round === undefined || round.seqNo !== msg.seqNo) {
+      this.ctx.stats.drops[DropReason.UnknownSeq]++;
+      return;
+    }
+    round.nacks++;
+    this.ctx.stats.nacksReceived++;
+  }
+}

@@ -1,0 +1,145 @@
+import type { Address } from '../util/address.js';
+import type { GossipContext } from './context.js';
+import { DropReason } from './events.js';
+import { MemberState, MessageType, type PushNodeState, type PushPullMsg } from './messages.js';
+import type { MemberTable } from './state.js';
+import type { TimerHandle } from './timers.js';
+import type { UserEvents } from './userevents.js';
+
+/** Above this many members the push-pull interval grows (memberlist's pushPullScaleThreshold). */
+export const PUSH_PULL_SCALE_THRESHOLD = 32;
+/** Node states accepted from one push-pull; more are refused and counted. */
+export const PUSH_STATES_MAX = 16_384;
+/** Random tries to find a recently dead member to re-contact. */
+const RECONNECT_PICK_TRIES = 16;
+
+/** memberlist's pushPullScale: interval * (ceil(log2(n) - log2(32)) + 1) above 32 members. */
+export function pushPullScaleMs(intervalMs: number, n: number): number {
+  if (n <= PUSH_PULL_SCALE_THRESHOLD) return intervalMs;
+  const multiplier = Math.ceil(Math.log2(n) - Math.log2(PUSH_PULL_SCALE_THRESHOLD)) + 1;
+  return multiplier * intervalMs;
+}
+
+/**
+ * Anti-entropy of membership: periodic full-state exchange with one random
+ * live member over a stream, the join exchange with seeds, and (beyond
+ * memberlist) periodic re-contact of a recently dead member so the halves of a
+ * healed partition merge by themselves.
+ */
+export class PushPull {
+  private periodicTimer: TimerHandle | undefined;
+  private reconnectTimer: TimerHandle | undefined;
+
+  constructor(
+    private readonly ctx: GossipContext,
+    private readonly table: MemberTable,
+    private readonly userEvents: UserEvents,
+  ) {}
+
+  start(nowMs: number): void {
+    this.schedulePeriodic(nowMs);
+    this.scheduleReconnect(nowMs);
+  }
+
+  stop(): void {
+    this.ctx.timers.cancel(this.periodicTimer);
+    this.ctx.timers.cancel(this.reconnectTimer);
+    this.periodicTimer = undefined;
+    this.reconnectTimer = undefined;
+  }
+
+  /** Starts a push-pull with one seed. */
+  send(to: Address, join: boolean): void {
+    this.ctx.out.frame(to, this.localState(join, false));
+    this.ctx.stats.pushPullsStarted++;
+  }
+
+  private schedulePeriodic(nowMs: number): void {
+    const c = this.ctx.config;
+    if (c.pushPullIntervalMs === 0) return;
+    const atMs = nowMs + pushPullScaleMs(c.pushPullIntervalMs, this.table.numLive());
+    this.periodicTimer = this.ctx.timers.schedule(atMs, (t) => {
+      const [peer] = this.table.randomMembers(1, (m) => m.state === MemberState.Alive);
+      if (peer !== undefined) this.send(peer.addr, false);
+      this.schedulePeriodic(t);
+    });
+  }
+
+  private scheduleReconnect(nowMs: number): void {
+    const c = this.ctx.config;
+    if (c.reconnectIntervalMs === 0) return;
+    this.reconnectTimer = this.ctx.timers.schedule(nowMs + c.reconnectIntervalMs, (t) => {
+      this.reconnect(t);
+      this.scheduleReconnect(t);
+    });
+  }
+
+  private reconnect(nowMs: number): void {
+    const dead = this.table.dead;
+    for (let i = 0; i < RECONNECT_PICK_TRIES && dead.size > 0; i++) {
+      const m = this.table.get(dead.pick(this.ctx.rng) as string);
+      if (m === undefined || m.state !== MemberState.Dead) continue;
+      if (nowMs - m.stateChangeMs >= this.ctx.config.reconnectTimeoutMs) continue;
+      this.ctx.stats.reconnectAttempts++;
+      this.send(m.addr, false);
+      return;
+    }
+  }
+
+  localState(join: boolean, reply: boolean): PushPullMsg {
+    const states: PushNodeState[] = [];
+    for (const m of this.table.all()) {
+      states.push({ name: m.name, addr: m.addr, incarnation: m.incarnation, state: m.state, tags: m.tags });
+    }
+    const c = this.ctx.config;
+    return {
+      type: MessageType.PushPull,
+      join,
+      reply,
+      sourceName: c.name,
+      sourceAddr: c.advertiseAddr,
+      states,
+      eventLtime: this.userEvents.time(),
+    };
+  }
+
+  onPushPull(msg: PushPullMsg, nowMs: number): void {
+    if (msg.states.length > PUSH_STATES_MAX) {
+      this.ctx.stats.drops[DropReason.LimitExceeded]++;
+      return;
+    }
+    this.userEvents.witnessClock(msg.eventLtime);
+    const incarnationBefore = this.table.self.incarnation;
+    this.merge(msg.states, nowMs);
+    if (!msg.reply) {
+      // Merge first, so the reply already carries any refutation of ours.
+      this.ctx.out.frame(msg.sourceAddr, this.localState(msg.join, true));
+      return;
+    }
+    if (this.table.self.incarnation !== incarnationBefore) {
+      // The peer had us suspect/dead: tell it directly, it may be in the other half of a partition.
+      this.ctx.out.packet(msg.sourceAddr, [this.table.selfAlive()]);
+    }
+    this.ctx.stats.pushPullsCompleted++;
+    this.ctx.out.event({ type: 'push-pull-complete', peer: msg.sourceAddr, join: msg.join, nowMs });
+  }
+
+  /** memberlist's mergeState: remote Dead is only a suspicion here; remote Left is a leave. */
+  private merge(states: readonly PushNodeState[], nowMs: number): void {
+    const self = this.ctx.config.name;
+    for (const r of states) {
+      switch (r.state) {
+        case MemberState.Alive:
+          this.table.onAlive({ type: MessageType.Alive, incarnation: r.incarnation, name: r.name, addr: r.addr, tags: r.tags }, nowMs);
+          break;
+        case MemberState.Left:
+          this.table.onLeave({ type: MessageType.Leave, incarnation: r.incarnation, name: r.name }, nowMs);
+          break;
+        case MemberState.Dead:
+        case MemberState.Suspect:
+          this.table.onSuspect({ type: MessageType.Suspect, incarnation: r.incarnation, name: r.name, from: self }, nowMs);
+          break;
+      }
+    }
+  }
+}

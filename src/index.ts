@@ -1,0 +1,26 @@
+/**
+ * shoal: a cluster agent for Node.js. The library entry:
+ *
+ *   import { Agent } from 'shoal';
+ *   const agent = await Agent.start({ name: 'a', bind: '0.0.0.0:7946', join: ['10.0.0.1:7946'] });
+ *   agent.on('member-failed', (m) => console.log(m.name, 'failed'));
+ *   await agent.stop({ leave: true });
+ */
+export { Agent, toMemberView, type AgentEvents, type AgentStats, type UserEvent } from './agent/agent.js';
+export {
+  AgentDefaults,
+  PRESET_NAMES,
+  validateAgentConfig,
+  type AgentConfig,
+  type GossipOverrides,
+  type PresetName,
+  type ResolvedAgentConfig,
+} from './agent/config.js';
+export type { HealthView, MemberStateName, MemberView } from './api/types.js';
+export { ApiClient } from './api/client.js';
+export { HttpApiServer } from './api/http-server.js';
+export { UdpTcpTransport } from './transport/net.js';
+export type { Transport, TransportStats } from './transport/transport.js';
+export type { GossipConfig } from './gossip/config.js';
+export { ErrorCode, ShoalError, isShoalError } from './util/errors.js';
+export type { Address } from './util/address.js';

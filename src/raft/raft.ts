@@ -1,0 +1,479 @@
+/**
+ * The Raft state machine (etcd-io/raft's raft.go): terms, votes, roles and
+ * the dispatch of messages and ticks to role handlers. Role behaviour lives in
+ * follower.ts (followers and candidates) and leader.ts; replication.ts sends
+ * entries, heartbeats and snapshots.
+ *
+ * Membership changes take effect when their entry is APPLIED (advance() after
+ * the shell applied it), as in etcd-io/raft. Safety rules (single-server
+ * changes): a leader accepts a change only once the no-op of its term has
+ * committed and been applied and no earlier change is pending
+ * (pendingConfIndex <= applied); a node with a committed but unapplied
+ * change does not campaign; a leader removed (or demoted) by a change steps
+ * down once it applies it.
+ */
+import { assert } from '../util/assert.js';
+import { ErrorCode } from '../util/errors.js';
+import type { Rng } from '../util/rng.js';
+import { applyConfChange, decodeConfChange, encodeConfChange } from './conf-change.js';
+import type { RaftConfig } from './config.js';
+import { stepCandidate, stepFollower, handleVoteRequest } from './follower.js';
+import { leaderConfChanged, stepLeader, tickHeartbeat } from './leader.js';
+import { bcastAppend } from './replication.js';
+import { RaftLog } from './log.js';
+import {
+  bytesEqual,
+  campaignTransferContext,
+  emptyBytes,
+  isKnownMessageType,
+  isTermless,
+  isWellFormed,
+  newMessage,
+  type MessageFields,
+} from './message.js';
+import { Progress } from './progress.js';
+import { VoteResult, voteResult } from './quorum.js';
+import { ReadOnly } from './read-only.js';
+import { SnapshotAssembler } from './snapshot-chunks.js';
+import { newRaftCounters, type RaftCounters } from './status.js';
+import {
+  EntryType,
+  MessageType,
+  RaftRole,
+  type ConfState,
+  type Entry,
+  type Message,
+  type NodeId,
+  type RaftInitialState,
+  type ReadState,
+  type Snapshot,
+} from './types.js';
+
+export type StepFn = (r: Raft, m: Message) => void;
+export type TickFn = (r: Raft) => void;
+
+export interface DroppedProposal {
+  context: Uint8Array;
+  code: string;
+  leader: NodeId | '';
+}
+
+/** Outgoing messages held until the next Ready; past it, messages are dropped (Raft tolerates loss). */
+export const maxPendingMessages = 65_536;
+/** Refused proposals and reads held until the next Ready. */
+export const maxPendingDrops = 65_536;
+/** ReadIndex requests waiting for a heartbeat quorum, or for the leader's first commit of its term. */
+export const maxPendingReadIndex = 4096;
+/** Conf states remembered to build snapshot metadata at an older applied index. */
+const maxConfHistory = 1024;
+
+export class Raft {
+  readonly id: NodeId;
+  readonly cfg: RaftConfig;
+  private readonly rng: Rng;
+
+  term = 0;
+  vote: NodeId | '' = '';
+  lead: NodeId | '' = '';
+  role: RaftRole = RaftRole.Follower;
+  readonly log: RaftLog;
+
+  voters: NodeId[] = [];
+  learners: NodeId[] = [];
+  /** Index of the last conf-change entry applied to voters/learners. */
+  confIndex = 0;
+  private confHistory: { index: number; conf: ConfState }[] = [];
+
+  progress = new Map<NodeId, Progress>();
+  votes = new Map<NodeId, boolean>();
+  msgs: Message[] = [];
+  readStates: ReadState[] = [];
+  dropped: DroppedProposal[] = [];
+
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  randomizedElectionTicks = 0;
+  leadTransferee: NodeId | '' = '';
+  pendingConfIndex = 0;
+  uncommittedSizeBytes = 0;
+  readOnly: ReadOnly;
+  pendingReadIndex: { from: NodeId; context: Uint8Array }[] = [];
+  /** The latest local snapshot (from compact() or installed from the leader), sent to slow followers. */
+  snapshot: Snapshot | undefined;
+  readonly assembler = new SnapshotAssembler();
+  readonly counters: RaftCounters = newRaftCounters();
+
+  private stepFn: StepFn = stepFollower;
+  tickFn: TickFn = tickElection;
+
+  constructor(cfg: RaftConfig, init: RaftInitialState, rng: Rng) {
+    this.id = cfg.id;
+    this.cfg = cfg;
+    this.rng = rng;
+    this.readOnly = new ReadOnly(maxPendingReadIndex);
+    this.snapshot = init.snapshot;
+    const fresh = init.hardState.term === 0 && init.snapshot === undefined && init.entries.length === 0;
+    if (fresh && init.conf.voters.length > 0) {
+      // Bootstrap (etcd's RawNode.Bootstrap): the initial membership becomes
+      // committed conf-change entries of term 1, so members added later learn it from the log.
+      this.log = new RaftLog(undefined, [], 0);
+      const ents = bootstrapEntries(init.conf);
+      this.log.append(ents);
+      this.log.commitTo(ents.length);
+      this.term = 1;
+      this.confHistory.push({ index: 0, conf: { voters: [], learners: [] } });
+    } else {
+      this.log = new RaftLog(init.snapshot?.meta, init.entries, init.hardState.commit);
+      this.term = init.hardState.term;
+      this.vote = init.hardState.vote;
+      const base = init.snapshot?.meta.conf ?? init.conf;
+      this.confHistory.push({ index: this.log.snapshotIndex, conf: base });
+      this.confIndex = this.log.snapshotIndex;
+    }
+    this.setConf(this.confHistory[0].conf);
+    // Committed conf changes are in force at once; their entries are still re-emitted for the state machine.
+    for (let i = this.log.firstIndex(); i <= this.log.committed; i++) {
+      const e = this.log.entryAt(i);
+      if (e !== undefined && e.type === EntryType.ConfChange) this.applyConfChangeEntry(e);
+    }
+    this.becomeFollower(this.term, '');
+  }
+
+  // ---- transitions ----
+
+  becomeFollower(term: number, lead: NodeId | ''): void {
+    this.reset(term);
+    this.stepFn = stepFollower;
+    this.tickFn = tickElection;
+    this.lead = lead;
+    this.role = RaftRole.Follower;
+  }
+
+  becomePreCandidate(): void {
+    assert(this.role !== RaftRole.Leader, 'invalid transition [leader -> pre-candidate]');
+    // A pre-candidate changes neither term nor vote.
+    this.stepFn = stepCandidate;
+    this.tickFn = tickElection;
+    this.votes = new Map();
+    this.lead = '';
+    this.role = RaftRole.PreCandidate;
+  }
+
+  becomeCandidate(): void {
+    assert(this.role !== RaftRole.Leader, 'invalid transition [leader -> candidate]');
+    this.reset(this.term + 1);
+    this.stepFn = stepCandidate;
+    this.tickFn = tickElection;
+    this.vote = this.id;
+    this.role = RaftRole.Candidate;
+  }
+
+  becomeLeader(): void {
+    assert(this.role === RaftRole.Candidate, `invalid transition [${this.role} -> leader]`);
+    this.reset(this.term);
+    this.stepFn = stepLeader;
+    this.tickFn = tickHeartbeat;
+    this.lead = this.id;
+    this.role = RaftRole.Leader;
+    const self = this.progress.get(this.id);
+    if (self !== undefined) {
+      self.becomeReplicate();
+      self.recentActive = true;
+    }
+    // Conservatively treat the whole log as possibly holding a conf change:
+    // no new change until everything up to the no-op is applied.
+    this.pendingConfIndex = this.log.lastIndex();
+    this.appendEntries([{ term: this.term, index: this.log.lastIndex() + 1, type: EntryType.Normal, data: emptyBytes }]);
+  }
+
+  private reset(term: number): void {
+    if (term !== this.term) {
+      this.term = term;
+      this.vote = '';
+    }
+    this.lead = '';
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTicks = this.cfg.electionTicks + this.rng.int(this.cfg.electionTicks);
+    this.leadTransferee = '';
+    this.votes = new Map();
+    this.progress = new Map();
+    for (const id of [...this.voters, ...this.learners]) this.progress.set(id, this.newProgress(id));
+    this.pendingConfIndex = 0;
+    this.uncommittedSizeBytes = 0;
+    this.readOnly = new ReadOnly(maxPendingReadIndex);
+    this.pendingReadIndex = [];
+  }
+
+  newProgress(id: NodeId): Progress {
+    const pr = new Progress(this.log.lastIndex() + 1, this.learners.includes(id), this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes);
+    if (id === this.id) pr.match = this.log.lastIndex();
+    return pr;
+  }
+
+  // ---- messages ----
+
+  send(f: MessageFields): void {
+    const m = newMessage(this.id, f);
+    if (m.type === MessageType.Vote || m.type === MessageType.PreVote || m.type === MessageType.VoteResp || m.type === MessageType.PreVoteResp) {
+      assert(m.term !== 0, `${m.type} must carry a term`);
+    } else if (!isTermless(m.type)) {
+      m.term = this.term;
+    }
+    if (this.msgs.length >= maxPendingMessages) {
+      this.counters.messagesDroppedQueueFull++;
+      return;
+    }
+    this.msgs.push(m);
+  }
+
+  /** Passes a message on unchanged except for its destination (keeps the original sender). */
+  forward(m: Message, to: NodeId): void {
+    if (this.msgs.length >= maxPendingMessages) {
+      this.counters.messagesDroppedQueueFull++;
+      return;
+    }
+    this.msgs.push({ ...m, to });
+  }
+
+  step(m: Message): void {
+    if (!isWellFormed(m) || !isKnownMessageType(m.type)) {
+      this.counters.messagesDroppedUnexpected++;
+      return;
+    }
+    if (m.to !== this.id || m.from === this.id) {
+      this.counters.messagesDroppedStale++;
+      return;
+    }
+    if (m.term === 0) {
+      if (!isTermless(m.type)) {
+        this.counters.messagesDroppedUnexpected++;
+        return;
+      }
+    } else if (m.term > this.term) {
+      if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
+        const force = bytesEqual(m.context, campaignTransferContext);
+        const inLease = this.cfg.checkQuorum && this.lead !== '' && this.electionElapsed < this.cfg.electionTicks;
+        if (!force && inLease) {
+          // Leader stickiness: a leader was heard within the election timeout.
+          this.counters.votesIgnoredInLease++;
+          return;
+        }
+      }
+      if (m.type === MessageType.PreVote || (m.type === MessageType.PreVoteResp && !m.reject)) {
+        // A pre-vote never changes our term; a granted pre-vote response carries the future term.
+      } else if (m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap) {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, '');
+      }
+    } else if (m.term < this.term) {
+      if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === MessageType.App || m.type === MessageType.Heartbeat)) {
+        // Tell a stale leader (e.g. one that was partitioned) about our term so it steps down.
+        this.send({ type: MessageType.AppResp, to: m.from });
+      } else if (m.type === MessageType.PreVote) {
+        this.send({ type: MessageType.PreVoteResp, to: m.from, term: this.term, reject: true });
+      } else {
+        this.counters.messagesDroppedStale++;
+      }
+      return;
+    }
+    if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
+      handleVoteRequest(this, m);
+      return;
+    }
+    this.stepFn(this, m);
+  }
+
+  // ---- elections ----
+
+  /** A voter in its own (applied) configuration. */
+  promotable(): boolean {
+    return this.voters.includes(this.id);
+  }
+
+  private hasUnappliedConfChanges(): boolean {
+    for (let i = Math.max(this.log.applied, this.confIndex) + 1; i <= this.log.committed; i++) {
+      if (this.log.entryAt(i)?.type === EntryType.ConfChange) return true;
+    }
+    return false;
+  }
+
+  /** Starts an election (pre-election first when PreVote is on, unless forced by TimeoutNow). */
+  hup(transfer: boolean): void {
+    if (this.role === RaftRole.Leader || !this.promotable() || this.hasUnappliedConfChanges()) return;
+    this.counters.elections++;
+    this.campaign(this.cfg.preVote && !transfer ? 'pre' : 'election', transfer);
+  }
+
+  campaign(kind: 'pre' | 'election', transfer: boolean): void {
+    let voteType: MessageType;
+    let term: number;
+    if (kind === 'pre') {
+      this.becomePreCandidate();
+      voteType = MessageType.PreVote;
+      term = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      voteType = MessageType.Vote;
+      term = this.term;
+    }
+    if (this.poll(this.id, true) === VoteResult.Won) {
+      this.wonElection();
+      return;
+    }
+    for (const v of this.voters) {
+      if (v === this.id) continue;
+      this.send({
+        type: voteType,
+        to: v,
+        term,
+        index: this.log.lastIndex(),
+        logTerm: this.log.lastTerm(),
+        context: transfer ? campaignTransferContext : emptyBytes,
+      });
+    }
+  }
+
+  poll(from: NodeId, granted: boolean): VoteResult {
+    if (!this.votes.has(from)) this.votes.set(from, granted);
+    return voteResult(this.voters, this.votes);
+  }
+
+  wonElection(): void {
+    if (this.role === RaftRole.PreCandidate) {
+      this.campaign('election', false);
+    } else {
+      this.becomeLeader();
+      bcastAppend(this);
+    }
+  }
+
+  // ---- log ----
+
+  /** Leader: appends entries of its term; false if refused by the uncommitted-bytes limit. */
+  appendEntries(ents: Entry[]): boolean {
+    let size = 0;
+    for (const e of ents) size += e.data.length;
+    if (this.uncommittedSizeBytes > 0 && size > 0 && this.uncommittedSizeBytes + size > this.cfg.maxUncommittedEntriesBytes) {
+      return false;
+    }
+    this.uncommittedSizeBytes += size;
+    const last = this.log.append(ents);
+    this.progress.get(this.id)?.maybeUpdate(last);
+    return true;
+  }
+
+  reduceUncommittedSize(ents: readonly Entry[]): void {
+    if (this.role !== RaftRole.Leader) return;
+    let size = 0;
+    for (const e of ents) size += e.data.length;
+    this.uncommittedSizeBytes = Math.max(0, this.uncommittedSizeBytes - size);
+  }
+
+  committedEntryInCurrentTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  reportDrop(origin: NodeId, context: Uint8Array, code: ErrorCode, kind: 'proposal' | 'read'): void {
+    if (kind === 'proposal') this.counters.proposalsDropped++;
+    else this.counters.readIndexDropped++;
+    if (origin !== this.id || this.dropped.length >= maxPendingDrops) return;
+    this.dropped.push({ context, code, leader: this.lead });
+  }
+
+  // ---- membership ----
+
+  applyConfChangeEntry(e: Entry): void {
+    if (e.index <= this.confIndex) return;
+    this.confIndex = e.index;
+    let conf: ConfState;
+    try {
+      conf = applyConfChange({ voters: this.voters, learners: this.learners }, decodeConfChange(e.data));
+    } catch {
+      // Only a corrupt log could hold an undecodable change (the leader decoded it before appending).
+      this.counters.messagesDroppedUnexpected++;
+      return;
+    }
+    this.confHistory.push({ index: e.index, conf });
+    if (this.confHistory.length > maxConfHistory) this.confHistory.shift();
+    this.setConf(conf);
+  }
+
+  setConf(conf: ConfState): void {
+    this.voters = [...conf.voters].sort();
+    this.learners = [...conf.learners].sort();
+    if (this.role !== RaftRole.Leader) return;
+    for (const id of [...this.voters, ...this.learners]) {
+      let pr = this.progress.get(id);
+      if (pr === undefined) {
+        pr = this.newProgress(id);
+        pr.recentActive = true;
+        this.progress.set(id, pr);
+      }
+      pr.isLearner = this.learners.includes(id);
+    }
+    for (const id of [...this.progress.keys()]) {
+      if (!this.voters.includes(id) && !this.learners.includes(id)) this.progress.delete(id);
+    }
+    leaderConfChanged(this);
+  }
+
+  /** Membership in force at `index` (for snapshot metadata); index must be >= the log's snapshot index. */
+  confAt(index: number): ConfState {
+    let conf = this.confHistory[0].conf;
+    for (const h of this.confHistory) if (h.index <= index) conf = h.conf;
+    return conf;
+  }
+
+  /** Follower: install a snapshot from the leader. Returns false if it was not needed. */
+  restore(snap: Snapshot): boolean {
+    if (snap.meta.index <= this.log.committed) return false;
+    const inConf = snap.meta.conf.voters.includes(this.id) || snap.meta.conf.learners.includes(this.id);
+    if (!inConf) return false;
+    if (this.log.matchTerm(snap.meta.index, snap.meta.term)) {
+      // We already hold the snapshot's last entry: fast-forward commit instead.
+      this.log.commitTo(snap.meta.index);
+      return false;
+    }
+    this.log.restore(snap);
+    this.confIndex = snap.meta.index;
+    this.confHistory = [{ index: snap.meta.index, conf: snap.meta.conf }];
+    this.setConf(snap.meta.conf);
+    this.counters.snapshotsInstalled++;
+    return true;
+  }
+
+  /** The shell snapshotted the state machine at applied `index`: keep it and drop the log up to it. */
+  compact(index: number, data: Uint8Array): void {
+    const term = this.log.term(index);
+    assert(term !== undefined, `compact ${index}: no such entry`);
+    const conf = this.confAt(index);
+    this.log.compact(index);
+    this.snapshot = { meta: { index, term, conf }, data };
+    const keep = this.confHistory.filter((h) => h.index > index);
+    this.confHistory = [{ index, conf }, ...keep];
+  }
+
+  tick(): void {
+    this.tickFn(this);
+  }
+}
+
+function tickElection(r: Raft): void {
+  r.electionElapsed++;
+  if (r.promotable() && r.electionElapsed >= r.randomizedElectionTicks) {
+    r.electionElapsed = 0;
+    r.hup(false);
+  }
+}
+
+function bootstrapEntries(conf: ConfState): Entry[] {
+  const ents: Entry[] = [];
+  const add = (type: 0 | 1, node: NodeId): void => {
+    ents.push({ term: 1, index: ents.length + 1, type: EntryType.ConfChange, data: encodeConfChange({ type, node }) });
+  };
+  for (const v of [...conf.voters].sort()) add(0, v);
+  for (const l of [...conf.learners].sort()) add(1, l);
+  return ents;
+}

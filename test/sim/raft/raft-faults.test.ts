@@ -1,0 +1,23 @@
+import test, { type ExecutionContext } from 'ava';
+import { makeSimTest } from '../../../src/sim/seed.js';
+import { runRaftSim } from '../../../src/sim/raft-run.js';
+
+const simTest = makeSimTest<ExecutionContext>(test);
+
+/**
+ * Random fault schedules (partitions, one-way cuts, loss, duplication,
+ * reordering, delay, crashes with unsynced writes, pauses, slow followers
+ * forced onto InstallSnapshot, leadership transfers, membership changes racing
+ * leader changes), each run checked for election safety, state machine
+ * safety, log matching, convergence, no lost write and linearizability.
+ * SHOAL_SEEDS=K runs more; bench/raft-soak.ts runs hundreds.
+ */
+simTest('raft keeps its guarantees under random faults', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], (t, seed) => {
+  const r = runRaftSim({ seed });
+  const { explanation, failures, ...summary } = r;
+  t.log(JSON.stringify(summary));
+  if (explanation !== undefined) t.log(explanation);
+  t.deepEqual(failures, []);
+  t.true(r.opsOk > 50, `only ${r.opsOk} operations succeeded`);
+  t.not(r.linearizability, 'illegal');
+});
