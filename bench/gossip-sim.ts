@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-old-space-size=20480 --import tsx
+#!/usr/bin/env -S node --max-old-space-size=20480 --max-semi-space-size=64 --import tsx
 /**
  * Simulated gossip cluster benchmark: N pure GossipCores with LAN parameters
  * on virtual time (src/sim/gossip-cluster.ts). One JSON object per line:
@@ -52,7 +52,7 @@ const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 
 for (const n of list(opts.n)) {
   for (const lossPct of list(opts.loss)) {
     const started = performance.now();
-    const c = new GossipCluster({ seed: Number(opts.seed), preset: 'lan', roundTrip: false, expectedNodes: n + 2, eventLogMax: 0 });
+    const c = new GossipCluster({ seed: Number(opts.seed), preset: 'lan', roundTrip: false, expectedNodes: n + 2, eventLogMax: 0, eventDigest: false });
     for (let i = 0; i < n; i++) c.addNode();
     c.preseed();
     const warm = c.runUntil(() => c.converged(), 300_000, { checkEveryMs: 1_000 });

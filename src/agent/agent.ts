@@ -12,6 +12,7 @@ import { SeededRng, cryptoSeed } from '../util/rng.js';
 import { buildGossipConfig, validateAgentConfig, validateTags, type AgentConfig, type ResolvedAgentConfig } from './config.js';
 import { GossipShell, monotonicMs, type GossipShellStats } from './gossip-shell.js';
 import { JoinTracker, resolveSeed } from './join.js';
+import { SnapshotLimits, readSnapshot, writeSnapshot } from './snapshot.js';
 import { TypedEmitter } from './typed-emitter.js';
 
 export interface UserEvent {
@@ -42,6 +43,10 @@ export interface AgentStats {
   /** Frames whose first byte names no plane this agent runs. */
   framesUnrouted: number;
   packetsUnrouted: number;
+  /** Member snapshot writes that failed (dataDir unwritable). */
+  snapshotErrors: number;
+  /** Background rejoins from the snapshot that reached no one. */
+  rejoinFailures: number;
 }
 
 export function toMemberView(m: MemberInfo): MemberView {
@@ -66,6 +71,10 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
   private stopPromise: Promise<void> | undefined;
   private framesUnrouted = 0;
   private packetsUnrouted = 0;
+  private snapshotErrors = 0;
+  private rejoinFailures = 0;
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  private snapshotChain: Promise<void> = Promise.resolve();
 
   private constructor(config: ResolvedAgentConfig, transport: UdpTcpTransport, rngSeed: number) {
     super();
@@ -128,6 +137,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
         });
       }
       if (resolved.join.length > 0) await agent.join(resolved.join);
+      if (resolved.dataDir !== undefined) await agent.startSnapshots(resolved.dataDir);
     } catch (e) {
       await agent.stop({ leave: false });
       throw e;
@@ -181,6 +191,8 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       shell: this.shell.stats,
       framesUnrouted: this.framesUnrouted,
       packetsUnrouted: this.packetsUnrouted,
+      snapshotErrors: this.snapshotErrors,
+      rejoinFailures: this.rejoinFailures,
     };
   }
 
@@ -239,10 +251,44 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     if (leave && (this.phase === 'running' || this.phase === 'leaving')) await this.leave();
     this.phase = 'stopping';
     for (const j of [...this.joins]) j.cancel();
+    const snapshotAddrs = this.aliveAddrs();
     this.shell.stop();
-    await Promise.all([this.http?.close(), this.transport.close()]);
+    if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    await Promise.all([this.http?.close(), this.transport.close(), this.saveSnapshot(snapshotAddrs, leave)]);
     this.phase = 'stopped';
     this.emit('stopped');
+  }
+
+  /** Rejoin the members of the last run (in the background), then keep the snapshot fresh. */
+  private async startSnapshots(dataDir: string): Promise<void> {
+    const prior = (await readSnapshot(dataDir, this.name)).filter((a) => a !== this.addr);
+    if (prior.length > 0) {
+      this.join(prior).catch(() => {
+        this.rejoinFailures++;
+      });
+    }
+    this.snapshotTimer = setInterval(() => void this.saveSnapshot(this.aliveAddrs(), false), SnapshotLimits.writeIntervalMs);
+    this.snapshotTimer.unref();
+  }
+
+  private aliveAddrs(): Address[] {
+    return this.shell.core
+      .members()
+      .filter((m) => m.state === MemberState.Alive && m.name !== this.name)
+      .map((m) => m.addr);
+  }
+
+  /** Writes are chained so two never race on the temp file; failures are counted, never thrown. */
+  private saveSnapshot(addrs: Address[], left: boolean): Promise<void> {
+    const dataDir = this.config.dataDir;
+    // A node alone has nothing worth remembering: keep the last useful snapshot.
+    if (dataDir === undefined || (!left && addrs.length === 0)) return Promise.resolve();
+    this.snapshotChain = this.snapshotChain.then(() =>
+      writeSnapshot(dataDir, this.name, addrs, left).catch(() => {
+        this.snapshotErrors++;
+      }),
+    );
+    return this.snapshotChain;
   }
 
   private assertRunning(): void {

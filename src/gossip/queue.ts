@@ -25,6 +25,8 @@ interface Item {
 
 /** Below this many free bytes no message can fit: stop scanning. */
 const SMALLEST_MESSAGE_BYTES = 12;
+/** Items in a row that did not fit before take() gives up filling the packet. */
+const MISFITS_MAX = 32;
 
 /**
  * memberlist's TransmitLimitedQueue, bounded: pending broadcasts bucketed by
@@ -79,7 +81,8 @@ export class BroadcastQueue {
   take(budgetBytes: number, transmitLimit: number): GossipMessage[] {
     const picked: Item[] = [];
     let free = budgetBytes;
-    for (let t = 0; t < this.buckets.length && free >= SMALLEST_MESSAGE_BYTES; t++) {
+    let misfits = 0;
+    for (let t = 0; t < this.buckets.length && free >= SMALLEST_MESSAGE_BYTES && misfits < MISFITS_MAX; t++) {
       const b = this.buckets[t];
       for (const item of b.values()) {
         if (t >= transmitLimit) {
@@ -87,7 +90,11 @@ export class BroadcastQueue {
           this.remove(item);
           continue;
         }
-        if (item.sizeBytes > free) continue;
+        if (item.sizeBytes > free) {
+          if (++misfits >= MISFITS_MAX) break;
+          continue;
+        }
+        misfits = 0;
         free -= item.sizeBytes;
         picked.push(item);
         if (free < SMALLEST_MESSAGE_BYTES) break;

@@ -148,11 +148,15 @@ export class MemberTable {
     const c = this.ctx.config;
     const isSelf = a.name === c.name;
     if (isSelf && this.leaving) return;
+    let m = this.byName.get(a.name);
+    if (m !== undefined && !isSelf && a.incarnation <= m.incarnation && a.addr === m.addr) {
+      this.ctx.stats.drops[DropReason.Stale]++; // the common case: old news, checked first
+      return;
+    }
     if (tagsSizeBytes(a.tags) > c.metaMaxBytes) {
       this.ctx.stats.drops[DropReason.MetaTooLarge]++;
       return;
     }
-    let m = this.byName.get(a.name);
     let addrChanges = false;
     if (m !== undefined && m.addr !== a.addr) {
       if (isSelf) {

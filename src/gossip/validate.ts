@@ -16,17 +16,14 @@ const isState = (v: unknown): boolean =>
 
 function isTags(v: unknown): boolean {
   if (!isObj(v) || Array.isArray(v)) return false;
-  for (const x of Object.values(v)) if (typeof x !== 'string') return false;
+  for (const k in v) if (typeof v[k] !== 'string') return false;
   return true;
 }
 
-function fields(m: Obj, spec: Record<string, (v: unknown) => boolean>): boolean {
-  for (const [k, check] of Object.entries(spec)) if (!check(m[k])) return false;
-  return true;
-}
+const isBool = (v: unknown): boolean => typeof v === 'boolean';
 
 const isNodeState = (v: unknown): boolean =>
-  isObj(v) && fields(v, { name: isName, addr: isName, incarnation: isUint, state: isState, tags: isTags });
+  isObj(v) && isName(v.name) && isName(v.addr) && isUint(v.incarnation) && isState(v.state) && isTags(v.tags);
 
 /**
  * Shape check of a decoded message, so step() never throws on input a buggy
@@ -34,43 +31,33 @@ const isNodeState = (v: unknown): boolean =>
  */
 export function checkMessage(m: unknown): DropReason | undefined {
   if (!isObj(m)) return DropReason.Malformed;
-  const ok = (() => {
+  const ok = ((): boolean | undefined => {
     switch (m.type) {
       case MessageType.Ping:
-        return fields(m, { seqNo: isUint, target: isStr, sourceName: isName, sourceAddr: isName });
+        return isUint(m.seqNo) && isStr(m.target) && isName(m.sourceName) && isName(m.sourceAddr);
       case MessageType.IndirectPing:
-        return fields(m, {
-          seqNo: isUint,
-          target: isName,
-          targetAddr: isName,
-          nack: (v) => typeof v === 'boolean',
-          sourceName: isName,
-          sourceAddr: isName,
-        });
+        return (
+          isUint(m.seqNo) && isName(m.target) && isName(m.targetAddr) && isBool(m.nack) &&
+          isName(m.sourceName) && isName(m.sourceAddr)
+        );
       case MessageType.Ack:
         return isUint(m.seqNo) && (m.payload === undefined || isBytes(m.payload));
       case MessageType.Nack:
         return isUint(m.seqNo);
       case MessageType.Alive:
-        return fields(m, { incarnation: isUint, name: isName, addr: isName, tags: isTags });
+        return isUint(m.incarnation) && isName(m.name) && isName(m.addr) && isTags(m.tags);
       case MessageType.Suspect:
       case MessageType.Dead:
-        return fields(m, { incarnation: isUint, name: isName, from: isName });
+        return isUint(m.incarnation) && isName(m.name) && isName(m.from);
       case MessageType.Leave:
-        return fields(m, { incarnation: isUint, name: isName });
+        return isUint(m.incarnation) && isName(m.name);
       case MessageType.PushPull:
         return (
-          fields(m, {
-            join: (v) => typeof v === 'boolean',
-            reply: (v) => typeof v === 'boolean',
-            sourceName: isName,
-            sourceAddr: isName,
-            eventLtime: isUint,
-            states: Array.isArray,
-          }) && (m.states as unknown[]).every(isNodeState)
+          isBool(m.join) && isBool(m.reply) && isName(m.sourceName) && isName(m.sourceAddr) &&
+          isUint(m.eventLtime) && Array.isArray(m.states) && m.states.every(isNodeState)
         );
       case MessageType.UserEvent:
-        return fields(m, { ltime: isUint, name: isName, payload: isBytes, coalesce: (v) => typeof v === 'boolean' });
+        return isUint(m.ltime) && isName(m.name) && isBytes(m.payload) && isBool(m.coalesce);
       default:
         return undefined;
     }

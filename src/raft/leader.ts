@@ -234,7 +234,7 @@ function handleSnapshotResponse(r: Raft, m: Message): void {
   ss.stalledHeartbeats = 0;
   if (m.reject) {
     r.counters.snapshotChunksRejected++;
-    resendSnapshotFrom(r, m.from, pr, m.rejectHint);
+    if (m.rejectHint !== ss.lastResendOffset) resendSnapshotFrom(r, m.from, pr, m.rejectHint);
     return;
   }
   if (m.rejectHint > ss.ackedOffset) ss.ackedOffset = Math.min(m.rejectHint, ss.sentOffset);

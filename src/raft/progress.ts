@@ -21,6 +21,12 @@ export interface SnapshotSend {
   finalSent: boolean;
   /** Heartbeat responses since the last chunk ack; at a limit the leader resends from ackedOffset. */
   stalledHeartbeats: number;
+  /**
+   * Offset of the last go-back-N restart. Further rejections asking for the
+   * same offset are echoes of the old window (reordered chunks): ignoring them
+   * keeps one loss from multiplying into a storm of resends.
+   */
+  lastResendOffset: number;
 }
 
 export class Progress {
@@ -77,7 +83,7 @@ export class Progress {
   becomeSnapshot(snapshot: Snapshot): void {
     this.resetState(ProgressState.Snapshot);
     this.pendingSnapshot = snapshot.meta.index;
-    this.snapshotSend = { snapshot, sentOffset: 0, ackedOffset: 0, finalSent: false, stalledHeartbeats: 0 };
+    this.snapshotSend = { snapshot, sentOffset: 0, ackedOffset: 0, finalSent: false, stalledHeartbeats: 0, lastResendOffset: -1 };
   }
 
   /** An App response acknowledged `index`. Returns false if it was stale. */

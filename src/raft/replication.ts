@@ -86,6 +86,7 @@ export function resendSnapshotFrom(r: Raft, to: NodeId, pr: Progress, offset: nu
   ss.ackedOffset = at;
   ss.sentOffset = at;
   ss.finalSent = false;
+  ss.lastResendOffset = at;
   sendSnapshotChunks(r, to, pr);
 }
 

@@ -50,6 +50,8 @@ export interface GossipClusterOptions {
   roundTrip?: boolean;
   /** Keep at most this many events in the log (older ones are dropped and counted; 0 keeps none). */
   eventLogMax?: number;
+  /** Hash every event into log.digest() (default true; benchmarks turn it off). */
+  eventDigest?: boolean;
   /** Hint for preallocating the view table. */
   expectedNodes?: number;
   /** Builds each node's core (default: GossipCore). Tests of the harness use a stand-in. */
@@ -85,7 +87,7 @@ export class GossipCluster implements SimGossipHost {
     this.roundTrip = options.roundTrip ?? false;
     this.coreFactory = options.coreFactory ?? defaultCoreFactory;
     this.view = new MembershipView(options.expectedNodes ?? 64);
-    this.log = new GossipEventLog(options.eventLogMax ?? 100_000);
+    this.log = new GossipEventLog(options.eventLogMax ?? 100_000, options.eventDigest ?? true);
   }
 
   get nowMs(): number {
@@ -110,6 +112,39 @@ export class GossipCluster implements SimGossipHost {
 
   /** Create a node and start its core now (not yet joined). Returns its name. */
   addNode(name?: string, options: AddNodeOptions = {}): string {
+    const node = this.createNode(name, options);
+    node.start();
+    return node.name;
+  }
+
+  /**
+   * Add `count` nodes; each starts at a uniformly random time within
+   * `spreadMs` from now (so their timers are not in phase, as with real
+   * processes) and at once joins `seeds` if given, else `seedCount` random
+   * earlier nodes. Names are returned at once; the nodes are live only
+   * from their start.
+   */
+  addAndJoin(count: number, opts: { seeds?: readonly string[]; seedCount?: number; spreadMs?: number; node?: AddNodeOptions } = {}): string[] {
+    const first = this.nodes.length;
+    const created: SimGossipNode[] = [];
+    for (let i = 0; i < count; i++) created.push(this.createNode(undefined, opts.node));
+    const seedCount = opts.seedCount ?? 1;
+    const spreadMs = opts.spreadMs ?? 0;
+    const startsMs = created.map(() => this.nowMs + (spreadMs > 0 ? this.rng.next() * spreadMs : 0));
+    for (let i = 0; i < count; i++) {
+      const node = created[i];
+      const slot = first + i;
+      const seeds = new Set<string>(opts.seeds?.filter((x) => x !== node.name));
+      if (!opts.seeds && slot > 0) for (let k = 0; k < seedCount; k++) seeds.add(this.nodes[this.rng.int(slot)].name);
+      this.scheduler.at(startsMs[i], () => {
+        node.start();
+        if (seeds.size > 0) this.join(node.name, [...seeds]);
+      });
+    }
+    return created.map((n) => n.name);
+  }
+
+  private createNode(name: string | undefined, options: AddNodeOptions): SimGossipNode {
     const slot = this.nodes.length;
     const nodeName = name ?? `n${String(slot).padStart(5, '0')}`;
     const addr = options.addr ?? slotAddr(slot);
@@ -122,29 +157,7 @@ export class GossipCluster implements SimGossipHost {
     // A second node with a taken name (a name conflict) is reachable by its address only.
     if (!this.byName.has(nodeName)) this.byName.set(nodeName, node);
     this.byAddr.set(addr, node);
-    node.start();
-    return nodeName;
-  }
-
-  /**
-   * Add `count` nodes; each joins `seeds` if given, else `seedCount` random
-   * earlier nodes; the joins are spread uniformly over `spreadMs`.
-   */
-  addAndJoin(count: number, opts: { seeds?: readonly string[]; seedCount?: number; spreadMs?: number; node?: AddNodeOptions } = {}): string[] {
-    const first = this.nodes.length;
-    const names: string[] = [];
-    for (let i = 0; i < count; i++) names.push(this.addNode(undefined, opts.node));
-    const seedCount = opts.seedCount ?? 1;
-    const spreadMs = opts.spreadMs ?? 0;
-    for (let i = 0; i < count; i++) {
-      const slot = first + i;
-      if (slot === 0) continue;
-      const seeds = new Set<string>(opts.seeds?.filter((x) => x !== names[i]));
-      if (!opts.seeds) for (let k = 0; k < seedCount; k++) seeds.add(this.nodes[this.rng.int(slot)].name);
-      const atMs = this.nowMs + (spreadMs > 0 ? this.rng.int(spreadMs) : 0);
-      this.scheduler.at(atMs, () => this.join(names[i], [...seeds]));
-    }
-    return names;
+    return node;
   }
 
   /**
@@ -154,17 +167,29 @@ export class GossipCluster implements SimGossipHost {
    * push-pull reply holding every listed node's own state, as if it had just
    * synced with a peer that knows everyone. The states array and its strings
    * are shared by all cores, so messages cost O(N) memory (the cores' own
-   * member tables are O(N^2) in total, unavoidably). A core may queue Alive
-   * broadcasts for what it merged: run a warm-up before measuring steady
-   * state.
+   * member tables are O(N^2) in total, unavoidably).
+   *
+   * GossipCore re-broadcasts every merged Alive (as memberlist does), so each
+   * core now holds up to broadcastQueueMax pending Alives that every other
+   * core already knows: draining them would cost N * queue * retransmits
+   * message sends. With `quiet` (default) the harness discards them instead:
+   * for one gossip interval every core's retransmitMult is set to 0 (the core
+   * reads it from its config object at send time, and a limit of 0 makes its
+   * queue drop everything at the next take), then restored. This is a
+   * simulation shortcut that reaches into the config object the core holds;
+   * a core API to bootstrap a member table without broadcasts would replace it.
    */
-  preseed(names: readonly string[] = this.liveNames()): void {
-    const states: PushNodeState[] = names.map((n) => {
-      const me = this.must(n).core!.localMember();
+  preseed(names: readonly string[] = this.liveNames(), opts: { quiet?: boolean } = {}): void {
+    const nodes = names.map((n) => this.must(n));
+    const states: PushNodeState[] = nodes.map((node) => {
+      const me = node.core!.localMember();
       return { name: me.name, addr: me.addr, incarnation: me.incarnation, state: me.state, tags: me.tags };
     });
-    for (let i = 0; i < names.length; i++) {
-      const peer = this.must(names[(i + 1) % names.length]);
+    const quiet = opts.quiet ?? true;
+    const saved = nodes.map((node) => node.config.retransmitMult);
+    if (quiet) for (const node of nodes) node.config.retransmitMult = 0;
+    for (let i = 0; i < nodes.length; i++) {
+      const peer = nodes[(i + 1) % nodes.length];
       const msg: GossipMessage = {
         type: MessageType.PushPull,
         join: false,
@@ -174,8 +199,11 @@ export class GossipCluster implements SimGossipHost {
         states,
         eventLtime: 0,
       };
-      this.must(names[i]).stepDirect(peer.addr, msg, 'stream');
+      nodes[i].stepDirect(peer.addr, msg, 'stream');
     }
+    if (!quiet) return;
+    const restoreAtMs = this.nowMs + Math.max(0, ...nodes.map((n) => n.config.gossipIntervalMs)) + 1;
+    this.scheduler.at(restoreAtMs, () => nodes.forEach((node, i) => (node.config.retransmitMult = saved[i])));
   }
 
   /** Join `name` to seeds (names or addresses). */

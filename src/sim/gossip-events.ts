@@ -19,7 +19,9 @@ export type ClusterEventListener = (e: ClusterEvent) => void;
  * Bounded event log with a running digest. The log keeps the newest
  * `maxEvents` (older ones are dropped and counted); the digest (FNV-1a over
  * every event ever added) and the per-type counts cover everything, so two
- * runs can be compared even when the log overflowed.
+ * runs can be compared even when the log overflowed. With maxEvents 0, no
+ * digest and no listener, producers can skip building events (`wantsEvents`):
+ * large benchmarks emit N^2 member events.
  */
 export class GossipEventLog {
   private readonly events: ClusterEvent[] = [];
@@ -30,12 +32,26 @@ export class GossipEventLog {
   readonly countsByType = new Map<string, number>();
   private readonly listeners: ClusterEventListener[] = [];
 
-  constructor(readonly maxEvents: number) {}
+  constructor(
+    readonly maxEvents: number,
+    readonly digestEnabled = true,
+  ) {}
+
+  /** Whether anybody needs the event objects (else count() only). */
+  get wantsEvents(): boolean {
+    return this.maxEvents > 0 || this.digestEnabled || this.listeners.length > 0;
+  }
+
+  /** Count an event without building it (when !wantsEvents). */
+  countOnly(type: string): void {
+    this.total++;
+    this.countsByType.set(type, (this.countsByType.get(type) ?? 0) + 1);
+  }
 
   add(e: ClusterEvent): void {
     this.total++;
     this.countsByType.set(e.type, (this.countsByType.get(e.type) ?? 0) + 1);
-    this.mix(`${e.atMs}|${e.observer}|${e.type}|${e.subject}|${e.state ?? ''}|${e.incarnation ?? ''}|${e.addr ?? ''};`);
+    if (this.digestEnabled) this.mix(`${e.atMs}|${e.observer}|${e.type}|${e.subject}|${e.state ?? ''}|${e.incarnation ?? ''}|${e.addr ?? ''};`);
     if (this.maxEvents > 0) {
       this.events.push(e);
       if (this.events.length - this.start > this.maxEvents) {
@@ -67,7 +83,7 @@ export class GossipEventLog {
     return this.countsByType.get(type) ?? 0;
   }
 
-  /** FNV-1a 32-bit over every event added, as 8 hex digits. */
+  /** FNV-1a 32-bit over every event added, as 8 hex digits (constant when the digest is off). */
   digest(): string {
     return (this.hash >>> 0).toString(16).padStart(8, '0');
   }

@@ -264,6 +264,7 @@ export class SimGossipNode {
     const m = e.member;
     if (e.type === 'member-reaped') view.set(this.slot, m.name, Seen.Unknown);
     else if (e.type !== 'name-conflict') view.set(this.slot, m.name, seenFromState(m.state));
+    if (!log.wantsEvents) return log.countOnly(e.type);
     log.add({
       atMs,
       observer: this.name,

@@ -263,26 +263,33 @@ function cacheAdd<S, I, O>(
   return true;
 }
 
+/** Lines of context on either side of where the search got stuck. */
+const explainOpsMax = 12;
+
 function explain<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[], longest: number[]): string {
+  const ms = (t: number) => (Number.isFinite(t) ? t.toFixed(1) : '?');
   const describe = (op: Operation<I, O>): string => {
     const what = model.describeOperation
       ? model.describeOperation(op.input, op.output)
       : `${JSON.stringify(op.input)} -> ${JSON.stringify(op.output)}`;
-    const end = Number.isFinite(op.returnMs) ? `${op.returnMs}` : '?';
-    return `#${op.id} ${op.clientId} [${op.callMs}, ${end}] ${what}${op.status === OpStatus.Ok ? '' : ' (unknown outcome)'}`;
+    return `#${op.id} ${op.clientId} [${ms(op.callMs)}, ${ms(op.returnMs)}] ${what}${op.status === OpStatus.Ok ? '' : ' (unknown outcome)'}`;
   };
   let state = model.init();
-  const lines = ['longest linearization found:'];
   for (const i of longest) {
     const op = ops[i];
     state = model.step(state, op.input, op.status === OpStatus.Ok ? op.output : undefined)[1];
-    lines.push(`  ${describe(op)}`);
   }
+  const shown = longest.slice(-explainOpsMax);
+  const lines = [`longest linearization found: ${longest.length} of ${ops.length} operations; its end:`];
+  if (shown.length < longest.length) lines.push(`  ... ${longest.length - shown.length} earlier`);
+  for (const i of shown) lines.push(`  ${describe(ops[i])}`);
   if (model.describeState) lines.push(`  state then: ${model.describeState(state)}`);
   const placed = new Set(longest);
-  const rest = ops.map((op, i) => ({ op, i })).filter(({ i }) => !placed.has(i));
-  lines.push('not linearizable after that:');
-  for (const { op } of rest.slice(0, 20)) lines.push(`  ${describe(op)}`);
-  if (rest.length > 20) lines.push(`  ... ${rest.length - 20} more`);
+  const rest = ops
+    .filter((_, i) => !placed.has(i))
+    .sort((a, b) => a.callMs - b.callMs);
+  lines.push('none of the next operations can follow it:');
+  for (const op of rest.slice(0, explainOpsMax)) lines.push(`  ${describe(op)}`);
+  if (rest.length > explainOpsMax) lines.push(`  ... ${rest.length - explainOpsMax} more`);
   return lines.join('\n');
 }

@@ -18,7 +18,9 @@ const problemsMax = 20;
 
 export function checkLogMatching(cluster: RaftCluster): string[] {
   const problems: string[] = [];
-  for (const id of cluster.options.nodeIds) {
+  const ids = cluster.options.nodeIds;
+  // Committed prefixes agree with what was applied at each index.
+  for (const id of ids) {
     const durable = cluster.storages.get(id)!.durableState;
     const commit = Math.max(durable.hardState.commit, cluster.host(id)?.status().commit ?? 0);
     for (const e of durable.entries) {
@@ -31,7 +33,37 @@ export function checkLogMatching(cluster: RaftCluster): string[] {
       }
     }
   }
+  // Log Matching Property: two logs with an entry of the same index and term agree on everything before it.
+  for (let a = 0; a < ids.length; a++) {
+    for (let b = a + 1; b < ids.length; b++) {
+      const problem = logsDisagree(cluster, ids[a], ids[b]);
+      if (problem !== undefined) problems.push(problem);
+      if (problems.length >= problemsMax) return problems;
+    }
+  }
   return problems;
+}
+
+function logsDisagree(cluster: RaftCluster, a: NodeId, b: NodeId): string | undefined {
+  const sa = cluster.storages.get(a)!;
+  const sb = cluster.storages.get(b)!;
+  const ea = sa.durableState.entries;
+  let anchor = -1;
+  for (let i = ea.length - 1; i >= 0; i--) {
+    const other = sb.entry(ea[i].index);
+    if (other !== undefined && other.term === ea[i].term) {
+      anchor = i;
+      break;
+    }
+  }
+  for (let i = anchor; i >= 0; i--) {
+    const other = sb.entry(ea[i].index);
+    if (other === undefined) break;
+    if (other.term !== ea[i].term || !sameBytes(other.data, ea[i].data)) {
+      return `log matching: ${a} and ${b} agree at index ${ea[anchor].index} term ${ea[anchor].term} but differ at ${ea[i].index}`;
+    }
+  }
+  return undefined;
 }
 
 /** Members of the final configuration, per the leader (undefined when there is none). */
@@ -66,7 +98,9 @@ export function checkConvergence(cluster: RaftCluster): string[] {
       continue;
     }
     if (h.appliedIndex !== lead.appliedIndex) {
-      problems.push(`convergence: ${id} applied ${h.appliedIndex}, leader ${lead.id} applied ${lead.appliedIndex}`);
+      const pr = lead.status().progress[id];
+      const seen = pr === undefined ? 'no progress' : `${pr.state}, match ${pr.match}, pending snapshot ${pr.pendingSnapshot}${pr.isLearner ? ', learner' : ''}`;
+      problems.push(`convergence: ${id} applied ${h.appliedIndex}, leader ${lead.id} applied ${lead.appliedIndex} (leader sees ${id}: ${seen})`);
       continue;
     }
     const got = h.machine.entries();

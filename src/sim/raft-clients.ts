@@ -18,8 +18,8 @@ import { requestKey, type RaftCluster } from './raft-cluster.js';
 export interface KvWorkloadOptions {
   clients: number;
   keys: number;
-  /** Pause between a client's operations, uniform in [0, thinkMsMax). */
-  thinkMsMax: number;
+  /** Pause between a client's operations, uniform in [0, thinkMaxMs). */
+  thinkMaxMs: number;
   attemptTimeoutMs: number;
   /** Attempts per operation before its outcome is declared unknown. */
   maxAttempts: number;
@@ -32,7 +32,7 @@ export interface KvWorkloadOptions {
 export const kvWorkloadDefaults: KvWorkloadOptions = {
   clients: 5,
   keys: 4,
-  thinkMsMax: 20,
+  thinkMaxMs: 20,
   attemptTimeoutMs: 400,
   maxAttempts: 8,
   retryBackoffMs: 15,
@@ -74,7 +74,7 @@ export class SimKvClient {
   /** Issue operations until untilMs; the one in flight then is still finished. */
   start(untilMs: number): void {
     this.stopIssuingAtMs = untilMs;
-    this.cluster.scheduler.after(this.rng.next() * this.options.thinkMsMax, () => this.next());
+    this.cluster.scheduler.after(this.rng.next() * this.options.thinkMaxMs, () => this.next());
   }
 
   get idle(): boolean {
@@ -191,7 +191,7 @@ export class SimKvClient {
     if (output.op === 'get') this.lastSeen.set(op.plan.input.key, output.value);
     if (output.op === 'cas' && output.ok && op.plan.input.op === 'cas') this.lastSeen.set(op.plan.input.key, op.plan.input.value);
     if (op.plan.input.op === 'put') this.lastSeen.set(op.plan.input.key, op.plan.input.value);
-    this.cluster.scheduler.after(this.rng.next() * this.options.thinkMsMax, () => this.next());
+    this.cluster.scheduler.after(this.rng.next() * this.options.thinkMaxMs, () => this.next());
   }
 
   private finishInfo(op: InFlight): void {
@@ -200,7 +200,7 @@ export class SimKvClient {
     if (op.target !== undefined) this.cluster.forget(op.target, op.attemptKey);
     this.history.info(op.opId, this.cluster.nowMs);
     this.counters.info++;
-    this.cluster.scheduler.after(this.rng.next() * this.options.thinkMsMax, () => this.next());
+    this.cluster.scheduler.after(this.rng.next() * this.options.thinkMaxMs, () => this.next());
   }
 }
 

@@ -29,6 +29,8 @@ export interface RaftClusterOptions {
   link?: Partial<LinkOptions>;
   /** Negative control: disks that lose everything written since start on a crash (see SimRaftStorage). */
   lyingDisks?: boolean;
+  /** Negative control: ReadIndex requests answered at once from the local state (stale reads). */
+  staleReads?: boolean;
 }
 
 export const raftClusterDefaults = {
@@ -177,6 +179,10 @@ export class RaftCluster implements RaftHostListener {
   read(id: NodeId, key: string, onReady: ReadHandler): boolean {
     const h = this.hosts.get(id);
     if (h === undefined) return false;
+    if (this.options.staleReads === true) {
+      this.scheduler.after(0, () => onReady(id, h.appliedIndex, (k) => h.machine.get(k)));
+      return true;
+    }
     this.readWaiters.get(id)!.set(key, onReady);
     h.readIndex(encoder.encode(key));
     return true;

@@ -85,6 +85,8 @@ export class RaftFaultInjector {
   readonly applied = new Map<RaftFaultKind, number>();
   skipped = 0;
   private readonly baseLink: LinkOptions;
+  /** After settle() no fault starts, not even a deferred half of one. */
+  private settled = false;
 
   constructor(
     private readonly cluster: RaftCluster,
@@ -100,6 +102,7 @@ export class RaftFaultInjector {
 
   /** Heal the network, restore links, resume and restart every server. */
   settle(): void {
+    this.settled = true;
     for (const undo of [...this.undos]) undo();
     this.undos.clear();
     this.cluster.network.heal();
@@ -111,6 +114,7 @@ export class RaftFaultInjector {
   }
 
   private inject(f: RaftFault): void {
+    if (this.settled) return;
     const isNetwork = networkKinds.has(f.kind);
     if (isNetwork ? this.networkBusy : this.processBusy) {
       this.skipped++;
@@ -197,10 +201,14 @@ export class RaftFaultInjector {
         return () => net.resume(victim);
       }
       case RaftFaultKind.SlowFollower: {
-        const followers = ids.filter((id) => id !== leader);
-        const victim = pick(followers);
-        net.isolate(victim);
-        return healNet;
+        // Cut off, or CPU-starved (every event it handles runs late): either way it falls behind compaction.
+        const victim = pick(ids.filter((id) => id !== leader));
+        if (this.rng.int(2) === 0) {
+          net.isolate(victim);
+          return healNet;
+        }
+        net.setSlow(victim, 30 + this.rng.int(150));
+        return () => net.setSlow(victim, 0);
       }
       case RaftFaultKind.TransferLeader: {
         if (leader === undefined) return undefined;
@@ -231,6 +239,7 @@ export class RaftFaultInjector {
         const leaderId = lead.id;
         const crash = this.rng.int(2) === 0;
         c.scheduler.after(this.rng.int(30), () => {
+          if (this.settled) return;
           if (crash) c.crash(leaderId);
           else net.isolate(leaderId);
         });

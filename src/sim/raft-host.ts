@@ -36,6 +36,9 @@ export interface RaftHostListener {
   roleChanged(host: RaftHost, status: RaftStatus): void;
 }
 
+/** ReadIndex requests a host holds while its apply catches up; past it they are dropped (the client retries). */
+export const waitingReadsMax = 10_000;
+
 /** Every message has at least this many bytes of header on the simulated wire. */
 const messageHeaderBytes = 64;
 const entryFramingBytes = 16;
@@ -64,7 +67,7 @@ export class RaftHost {
   private persisting = false;
   private stopped = false;
   private tickTimer = -1;
-  readonly counters = { readies: 0, messagesSent: 0, entriesApplied: 0, compactions: 0, snapshotsRestored: 0 };
+  readonly counters = { readies: 0, messagesSent: 0, entriesApplied: 0, compactions: 0, snapshotsRestored: 0, readsDropped: 0 };
 
   constructor(
     readonly id: NodeId,
@@ -83,7 +86,8 @@ export class RaftHost {
       this.snapshotIndex = init.snapshot.meta.index;
     }
     this.node = new RaftNode(config, init, rng.fork());
-    network.register(id, (_from, msg) => this.receive(msg));
+    // A copy per delivery: a duplicated packet must not share objects with its twin or the sender.
+    network.register(id, (_from, msg) => this.receive(structuredClone(msg)));
     this.scheduleTick(rng.next() * options.tickMs);
   }
 
@@ -178,8 +182,7 @@ export class RaftHost {
   private afterPersist(rd: Ready): void {
     for (const m of rd.messages) {
       this.counters.messagesSent++;
-      // A copy: the receiver (and a duplicate delivery) must not share the sender's objects.
-      this.network.send(this.id, m.to, structuredClone(m), 'packet', messageSizeBytes(m));
+      this.network.send(this.id, m.to, m, 'packet', messageSizeBytes(m));
     }
     if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.appliedIndex) {
       this.machine.restore(rd.snapshot.data);
@@ -195,7 +198,10 @@ export class RaftHost {
       this.listener.applied(this, e, result);
     }
     for (const d of rd.droppedProposals) this.listener.proposalDropped(this, contextKey(d.context), d.code, d.leader);
-    for (const rs of rd.readStates) this.waitingReads.push({ index: rs.index, key: contextKey(rs.context) });
+    for (const rs of rd.readStates) {
+      if (this.waitingReads.length >= waitingReadsMax) this.counters.readsDropped++;
+      else this.waitingReads.push({ index: rs.index, key: contextKey(rs.context) });
+    }
     this.node.advance(rd);
     this.answerReads();
     if (rd.softState !== undefined) this.listener.roleChanged(this, this.node.status());

@@ -50,6 +50,9 @@ export interface RaftSimReport {
   leaders: number;
   terms: number;
   crashes: number;
+  /** Staged writes lost to crashes before their fsync, and how many of those left a torn prefix. */
+  batchesLost: number;
+  tornWrites: number;
   snapshotsRestored: number;
   faults: Partial<Record<RaftFaultKind, number>>;
   faultsSkipped: number;
@@ -131,6 +134,8 @@ export function runRaftSim(partial: Partial<RaftSimOptions> & { seed: number }):
     leaders: cluster.stats.leaderChanges,
     terms: cluster.leaderByTerm.size,
     crashes: cluster.stats.crashes,
+    batchesLost: sum(ids, (id) => cluster.storages.get(id)!.batchesLost),
+    tornWrites: sum(ids, (id) => cluster.storages.get(id)!.tornWrites),
     snapshotsRestored,
     faults,
     faultsSkipped: injector.skipped,
@@ -139,4 +144,10 @@ export function runRaftSim(partial: Partial<RaftSimOptions> & { seed: number }):
   };
   if (lin.explanation !== undefined) report.explanation = lin.explanation;
   return report;
+}
+
+function sum<T>(items: readonly T[], f: (item: T) => number): number {
+  let n = 0;
+  for (const item of items) n += f(item);
+  return n;
 }

@@ -174,12 +174,16 @@ export class SnapshotStore {
   async loadNewest(): Promise<Snapshot | undefined> {
     const newest = this.files.at(-1);
     if (newest === undefined) return undefined;
-    const buf = await this.fs.readFile(posix.join(this.dir, newest.name));
-    if (buf.length > this.maxSnapshotBytes) {
-      throw new ShoalError(ErrorCode.CorruptSnapshot, `snapshot ${newest.name} is ${buf.length} bytes, above ${this.maxSnapshotBytes}`, {
+    const path = posix.join(this.dir, newest.name);
+    const h = await this.fs.open(path);
+    const sizeBytes = await h.size();
+    await h.close();
+    if (sizeBytes > this.maxSnapshotBytes) {
+      throw new ShoalError(ErrorCode.CorruptSnapshot, `snapshot ${newest.name} is ${sizeBytes} bytes, above ${this.maxSnapshotBytes}`, {
         details: { file: newest.name },
       });
     }
+    const buf = await this.fs.readFile(path);
     const snap = decodeSnapshotFile(newest.name, buf);
     if (snap.meta.index !== newest.index || snap.meta.term !== newest.term) {
       throw new ShoalError(ErrorCode.CorruptSnapshot, `snapshot ${newest.name} holds index ${snap.meta.index} term ${snap.meta.term}`, {

@@ -113,6 +113,8 @@ export class Wal {
   private lastHardStateQueued: HardState | undefined;
   private lastHardStateWritten: HardState | undefined;
   private compacting: Promise<unknown> = Promise.resolve();
+  /** Settles when the most recently queued write is durable (or failed). */
+  private lastQueued: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly fs: FileSystem,
@@ -207,15 +209,20 @@ export class Wal {
         assert(e.index <= lastIndex + 1, `entry ${e.index} leaves a gap after ${lastIndex}`);
         assert(e.index > markerIndex, `entry ${e.index} is covered by the snapshot at ${markerIndex}`);
       }
-      assert(e.data.length + 17 <= this.options.maxRecordPayloadBytes, `entry ${e.index} above maxRecordPayloadBytes`);
+      if (e.data.length + 17 > this.options.maxRecordPayloadBytes) {
+        return Promise.reject(
+          new ShoalError(ErrorCode.InvalidArgument, `entry ${e.index} has ${e.data.length} data bytes, above the record limit ${this.options.maxRecordPayloadBytes}`),
+        );
+      }
       bytes.push(encodeEntry(e));
     }
     if (w.entries.length > 0) lastIndex = w.entries[w.entries.length - 1].index;
-    if (bytes.length === 0) return Promise.resolve();
+    // Nothing new to write (e.g. a repeated hard state): still durable only once what is queued is.
+    if (bytes.length === 0) return this.lastQueued;
     this.lastIndexQueued = lastIndex;
     this.markerIndexQueued = markerIndex;
     if (hardState !== undefined) this.lastHardStateQueued = hardState;
-    return new Promise<void>((resolve, reject) => {
+    const done = new Promise<void>((resolve, reject) => {
       this.queue.push({
         bytes,
         sizeBytes: bytes.reduce((n, b) => n + b.length, 0),
@@ -231,6 +238,8 @@ export class Wal {
         queueMicrotask(() => void this.flushLoop());
       }
     });
+    this.lastQueued = done;
+    return done;
   }
 
   private async flushLoop(): Promise<void> {

@@ -37,6 +37,23 @@ export const ErrorCode = {
   BadRequest: 'ERR_BAD_REQUEST',
   // transport (appended)
   BindFailed: 'ERR_BIND_FAILED',
+  // raft kv (appended)
+  /** The client's de-duplication session was evicted: the request was not applied. */
+  SessionExpired: 'ERR_SESSION_EXPIRED',
+  /** An older request of a client that has moved on: not applied again. */
+  StaleRequest: 'ERR_STALE_REQUEST',
+  // wire (appended)
+  /** An encrypted packet or frame that no key in the keyring authenticates (wrong key, wrong label, tampered). */
+  DecryptFailed: 'ERR_DECRYPT_FAILED',
+  // control store (appended)
+  /** A precondition on current state did not hold (put with prevRevision, lease id already granted). */
+  Conflict: 'ERR_CONFLICT',
+  /** A client's dedup session was evicted; the request was NOT applied. Retry under a new client id. */
+  SessionExpired: 'ERR_SESSION_EXPIRED',
+  /** A watcher fell further behind than its buffer allows and was cancelled; resume from lastRevision + 1. */
+  SlowWatcher: 'ERR_SLOW_WATCHER',
+  /** A named limit of a replicated structure is reached (keys, leases, bytes); the write was refused. */
+  ResourceExhausted: 'ERR_RESOURCE_EXHAUSTED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

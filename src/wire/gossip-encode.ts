@@ -49,20 +49,18 @@ function tagEntrySize(k: string, v: string): number {
 
 function tagsFieldSize(tags: Tags): number {
   let size = 0;
-  for (const k in tags) {
-    if (!Object.prototype.hasOwnProperty.call(tags, k)) continue;
-    size += lenFieldSize(tagEntrySize(k, tags[k]));
-  }
+  const keys = Object.keys(tags);
+  for (let i = 0; i < keys.length; i++) size += lenFieldSize(tagEntrySize(keys[i], tags[keys[i]]));
   return size;
 }
 
 function writeTags(sink: ProtoSink, tagByte: number, tags: Tags): void {
-  for (const k in tags) {
-    if (!Object.prototype.hasOwnProperty.call(tags, k)) continue;
-    const v = tags[k];
-    sink.lenHeader(tagByte, tagEntrySize(k, v));
-    sink.stringAlways(T1l, k);
-    sink.stringAlways(T2l, v);
+  const keys = Object.keys(tags);
+  for (let i = 0; i < keys.length; i++) {
+    const slot = sink.beginLen(tagByte);
+    sink.stringAlways(T1l, keys[i]);
+    sink.stringAlways(T2l, tags[keys[i]]);
+    sink.endLen(slot);
   }
 }
 

@@ -20,9 +20,9 @@ export type WireKind = (typeof WireKind)[keyof typeof WireKind];
 /** Bytes the leading WireKind takes. */
 export const wireKindBytes = 1;
 
-/** The WireKind of a buffer, or undefined when it is empty or unknown. */
+const knownKinds: ReadonlySet<number> = new Set(Object.values(WireKind));
+
+/** The WireKind of a buffer (its first byte), or undefined when it is empty or unknown. */
 export function peekWireKind(buf: Uint8Array): WireKind | undefined {
-  if (buf.length === 0) return undefined;
-  const b = buf[0];
-  return b >= WireKind.GossipPacket && b <= WireKind.Encrypted ? (b as WireKind) : undefined;
+  return buf.length > 0 && knownKinds.has(buf[0]) ? (buf[0] as WireKind) : undefined;
 }

@@ -40,8 +40,23 @@ export const defaultDecodeLimits: Readonly<DecodeLimits> = Object.freeze({
   payloadBytesMax: 64 * 1024,
 });
 
+/**
+ * `defaults` overridden by the limits given. A limit given as undefined keeps
+ * its default (a plain spread would replace it with undefined, which every
+ * `n > limit` check would then pass).
+ */
+export function mergeLimits<T extends object>(defaults: Readonly<T>, limits: Partial<T> | undefined): Readonly<T> {
+  if (limits === undefined) return defaults;
+  const out: T = { ...defaults };
+  for (const k of Object.keys(limits) as (keyof T)[]) {
+    const v = limits[k];
+    if (v !== undefined) out[k] = v as T[keyof T];
+  }
+  return out;
+}
+
 export function resolveDecodeLimits(limits: Partial<DecodeLimits> | undefined): Readonly<DecodeLimits> {
-  return limits === undefined ? defaultDecodeLimits : { ...defaultDecodeLimits, ...limits };
+  return mergeLimits(defaultDecodeLimits, limits);
 }
 
 /** Why a decoder refused its input (ShoalError.details.reason). */

@@ -12,6 +12,17 @@ import { assert } from '../util/assert.js';
  */
 const utf8 = protobuf.util.utf8;
 
+/** UTF-8 bytes of `s` into `buf` at `offset`; returns the count. ASCII inline, the rest through protobufjs. */
+function writeUtf8(s: string, buf: Uint8Array, offset: number): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return i + utf8.write(s.slice(i), buf, offset + i);
+    buf[offset + i] = c;
+  }
+  return n;
+}
+
 export const WireType = { Varint: 0, Fixed64: 1, Len: 2, Fixed32: 5 } as const;
 
 /** The one-byte tag of a field (field numbers 1..15). */
@@ -122,8 +133,34 @@ export class ProtoSink {
       this.buf[this.pos++] = 0;
       return;
     }
-    this.varint(utf8.length(s));
-    this.pos += utf8.write(s, this.buf, this.pos);
+    const slot = this.pos++;
+    this.pos += writeUtf8(s, this.buf, this.pos);
+    this.endLen(slot);
+  }
+
+  /**
+   * Start a length-delimited value whose length the write pass does not know
+   * yet: reserve one byte for the length and return its position for endLen().
+   * The buffer has the exact final size, so there is always room to move.
+   */
+  beginLen(tagByte: number): number {
+    this.buf[this.pos++] = tagByte;
+    return this.pos++;
+  }
+
+  /** Fill in the length reserved by beginLen(), moving the value right if the length needs more than one byte. */
+  endLen(slot: number): void {
+    const start = slot + 1;
+    const n = this.pos - start;
+    if (n < 0x80) {
+      this.buf[slot] = n;
+      return;
+    }
+    const extra = varintSize(n) - 1;
+    this.buf.copyWithin(start + extra, start, this.pos);
+    this.pos = slot;
+    this.varint(n);
+    this.pos += n;
   }
 
   bytesField(tagByte: number, b: Uint8Array, present = false): void {

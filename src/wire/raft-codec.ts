@@ -2,7 +2,7 @@ import type { ConfChange, ConfState, Entry, HardState, Message } from '../raft/t
 import { TransportLimits } from '../transport/transport.js';
 import { ErrorCode, type ShoalError } from '../util/errors.js';
 import { WireKind, wireKindBytes } from './kind.js';
-import { DecodeDropReason, tooLargeError } from './limits.js';
+import { DecodeDropReason, mergeLimits, tooLargeError } from './limits.js';
 import { DecodeFail, ProtoSource, toDecodeError } from './pb-read.js';
 import { ProtoSink, lenFieldSize } from './pb-write.js';
 import {
@@ -55,7 +55,7 @@ export const defaultRaftDecodeLimits: Readonly<RaftDecodeLimits> = Object.freeze
 });
 
 function resolve(limits: Partial<RaftDecodeLimits> | undefined): Readonly<RaftDecodeLimits> {
-  return limits === undefined ? defaultRaftDecodeLimits : { ...defaultRaftDecodeLimits, ...limits };
+  return mergeLimits(defaultRaftDecodeLimits, limits);
 }
 
 /** Exact bytes of encodeRaftMessage(m) (for flow control: bounded in-flight bytes). */

@@ -4,7 +4,7 @@ import type { MemberView } from '../../src/api/types.js';
 import { waitUntil } from './wait.js';
 
 const AGENTS = 24;
-const CONVERGE_TIMEOUT_MS = 30_000;
+const CONVERGE_TIMEOUT_MS = 45_000;
 const DETECT_TIMEOUT_MS = 60_000;
 
 function stateOf(view: MemberView[], name: string): string | undefined {

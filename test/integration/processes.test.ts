@@ -11,7 +11,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const bin = path.join(root, 'bin/shoal');
 const built = path.join(root, 'dist/src/cli/main.js');
 const STARTUP_TIMEOUT_MS = 15_000;
-const CONVERGE_TIMEOUT_MS = 30_000;
+const CONVERGE_TIMEOUT_MS = 45_000;
 const DETECT_TIMEOUT_MS = 60_000;
 
 interface Child {

@@ -12,7 +12,7 @@ const simTest = makeSimTest<ExecutionContext>(test);
  * safety, log matching, convergence, no lost write and linearizability.
  * SHOAL_SEEDS=K runs more; bench/raft-soak.ts runs hundreds.
  */
-simTest('raft keeps its guarantees under random faults', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], (t, seed) => {
+simTest('raft keeps its guarantees under random faults', Array.from({ length: 20 }, (_, i) => i + 1), (t, seed) => {
   const r = runRaftSim({ seed });
   const { explanation, failures, ...summary } = r;
   t.log(JSON.stringify(summary));

@@ -92,3 +92,27 @@ test('the HTTP API serves members and a leave stops the agent', async (t) => {
   t.false(a.running);
   t.true(await waitUntil(() => b.members().find((m) => m.name === 'h1')?.state === 'left', 10_000));
 });
+
+test('with a dataDir, a restarted agent rejoins the members of its last run; after a leave it does not', async (t) => {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const { readSnapshot } = await import('../../../src/agent/snapshot.js');
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'shoal-agent-'));
+  const b = await start('snap-b');
+  t.teardown(async () => {
+    await b.stop({ leave: false });
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const a1 = await start('snap-a', { dataDir, join: [b.addr] });
+  t.true(await waitUntil(() => a1.numAlive() === 2, 10_000));
+  const port = a1.addr.split(':')[1];
+  await a1.stop({ leave: false }); // like a crash: the snapshot still lists b
+  t.deepEqual(await readSnapshot(dataDir, 'snap-a'), [b.addr]);
+  t.deepEqual(await readSnapshot(dataDir, 'someone-else'), [], "another node's snapshot is ignored");
+
+  const a2 = await start('snap-a', { dataDir, bind: `127.0.0.1:${port}` }); // no seeds given
+  t.true(await waitUntil(() => a2.numAlive() === 2, 10_000), 'rejoined b from the snapshot');
+  await a2.stop({ leave: true });
+  t.deepEqual(await readSnapshot(dataDir, 'snap-a'), [], 'a graceful leave clears the rejoin list');
+});

@@ -196,3 +196,15 @@ test('buddy system: a ping to a suspect carries the suspicion, and the ack carri
   t.like(ack?.msgs.find((m) => m.type === MessageType.Alive), { name: 'n2', incarnation: 1 });
   t.is(a.member('n2')?.state, MemberState.Alive);
 });
+
+test('a member we hold dead that pings us is told so in the ack, and refutes', (t) => {
+  const net = cluster(2, { gossipNodes: 0 });
+  const a = net.core('n1');
+  a.step(addrOf('n9'), { type: MessageType.Dead, incarnation: 0, name: 'n2', from: 'n9' }, 'packet', net.nowMs);
+  t.is(a.member('n2')?.state, MemberState.Dead);
+  net.runFor(3000);
+  const ack = net.packets.find((p) => p.from === addrOf('n1') && p.msgs[0].type === MessageType.Ack && p.msgs.some((m) => m.type === MessageType.Dead));
+  t.truthy(ack, 'the ack told n2 it is dead');
+  t.true(net.core('n2').localMember().incarnation >= 1);
+  t.is(a.member('n2')?.state, MemberState.Alive);
+});

@@ -122,7 +122,8 @@ export class Cluster {
   /** Handles every pending Ready of one node: persist, send, apply. */
   processReady(id: NodeId): void {
     const node = this.node(id);
-    while (node.hasReady()) {
+    for (let guard = 0; node.hasReady(); guard++) {
+      if (guard > 10_000) throw new Error(`${id}: Ready loop does not settle`);
       const rd = node.ready();
       const s = this.storage.get(id)!;
       if (rd.hardState) s.hardState = { ...rd.hardState };
@@ -166,6 +167,10 @@ export class Cluster {
       if (this.queue.length === 0) return;
       const batch = this.queue;
       this.queue = [];
+      if (round > 200 && process.env.RAFT_DEBUG_STORM) {
+        console.log(round, batch.slice(0, 12).map((m) => `${m.type}:${m.from}>${m.to} t${m.term} i${m.index} lt${m.logTerm} n${m.entries.length} c${m.commit} r${m.reject} h${m.rejectHint}`).join(' | '));
+        if (round > 210) process.exit(1);
+      }
       if (this.duplicateRate > 0) {
         for (const m of [...batch]) if (this.rng.next() < this.duplicateRate) batch.push(m);
       }

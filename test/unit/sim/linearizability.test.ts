@@ -216,3 +216,18 @@ test('an exhausted time budget answers unknown, not ok', (t) => {
   const r = checkLinearizable(kvModel, ops, { timeoutMs: 0 });
   t.is(r.result, 'unknown');
 });
+
+test('the history recorder keeps one operation per client in flight and refuses double completion', (t) => {
+  const h = new History<KvInput, KvOutput>({ limitOps: 3 });
+  const a = h.invoke('a', get('x'), 0);
+  t.throws(() => h.invoke('a', get('x'), 1), { message: /in flight/ });
+  h.info(a, 5);
+  t.throws(() => h.ok(a, got(null), 6), { message: /already completed/ });
+  const b = h.invoke('a', put('x', '1'), 6); // info freed the client
+  h.fail(b, 7);
+  const c = h.invoke('b', get('x'), 8);
+  t.is(h.invoke('c', get('x'), 9), -1, 'full');
+  t.is(h.droppedInvocations, 1);
+  h.ok(c, got(null), 10);
+  t.deepEqual(h.forChecking().map((op) => [op.id, op.status, op.returnMs]), [[a, 'info', Infinity], [c, 'ok', 10]]);
+});

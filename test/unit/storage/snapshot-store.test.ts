@@ -79,3 +79,13 @@ test('a corrupt newest snapshot is a clear error naming the file', async (t) => 
   t.true(isShoalError(err, 'ERR_CORRUPT_SNAPSHOT'));
   if (isShoalError(err)) t.is(err.details?.file, snapshotFileName(2, 20));
 });
+
+test('a snapshot file above maxSnapshotBytes is refused before it is read', async (t) => {
+  const fs = new CrashFs();
+  const store = await SnapshotStore.open(fs, DIR);
+  await store.save(snap(10, 1, 'x'.repeat(500)));
+  const small = await SnapshotStore.open(fs, DIR, { maxSnapshotBytes: 100 });
+  const err = await t.throwsAsync(small.loadNewest());
+  t.true(isShoalError(err, 'ERR_CORRUPT_SNAPSHOT'));
+  t.regex(String(err), /above 100/);
+});

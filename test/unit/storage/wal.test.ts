@@ -211,3 +211,26 @@ test('queue bound: appends past maxPendingAppends are refused and counted', asyn
   t.is(results.filter((r) => r === 'full').length, 5);
   t.is(wal.metrics.rejectedQueueFull, 5);
 });
+
+test('a write with nothing new (repeated hard state) resolves only when the queued original is durable', async (t) => {
+  const { fs, wal } = await fresh();
+  fs.haltAfterOps = fs.stats.mutatingOps + 1; // the write happens, its fdatasync does not
+  const first = wal.append(hs(4, 'a', 0), []);
+  const repeat = wal.append(hs(4, 'a', 0), []);
+  await t.throwsAsync(first);
+  await t.throwsAsync(repeat);
+  const { wal: ok } = await fresh();
+  await ok.append(hs(4, 'a', 0), []);
+  const before = ok.metrics.fsyncs;
+  await ok.append(hs(4, 'a', 0), []);
+  t.is(ok.metrics.fsyncs, before, 'no write for a repeat once the original is durable');
+});
+
+test('an entry above the record limit is refused without touching the log', async (t) => {
+  const { fs, wal } = await fresh({ maxRecordPayloadBytes: 64 });
+  const err = await t.throwsAsync(wal.append(undefined, [{ index: 1, term: 1, type: 0, data: new Uint8Array(100) }]));
+  t.true(isShoalError(err, 'ERR_INVALID_ARGUMENT'));
+  await wal.append(undefined, [entry(1, 1)]);
+  await wal.close();
+  t.deepEqual(summary((await Wal.open(fs, DIR, { maxRecordPayloadBytes: 64 })).recovered.entries), summary([entry(1, 1)]));
+});

@@ -18,6 +18,7 @@ import {
   fitsInPacket,
   newDecodeStats,
   packMessages,
+  peekWireKind,
   type DecodeResult,
 } from '../../../src/wire/gossip-codec.js';
 import { TransportLimits } from '../../../src/transport/transport.js';
@@ -276,4 +277,49 @@ test('default limits admit what the protocol sends', (t) => {
   t.true(decodePacket(encodePacket(full)).ok);
   const s: PushPullMsg['states'][number] = { name: 'n', addr: 'a', incarnation: 0, state: MemberState.Left, tags: {} };
   t.true(decodeFrame(encodeFrame({ ...bigPushPull(0), states: [s] })).ok);
+});
+
+test('a limit given as undefined keeps its default', (t) => {
+  const big: GossipMessage = { type: MessageType.UserEvent, ltime: 1, name: 'x', payload: new Uint8Array(2000), coalesce: false };
+  const r = decodePacket(encodePacket([big]), { packetMaxBytes: undefined });
+  t.false(r.ok);
+});
+
+test('peekWireKind routes frames by their first byte', (t) => {
+  const nack: GossipMessage = { type: MessageType.Nack, seqNo: 1 };
+  t.is(peekWireKind(encodePacket([nack])), WireKind.GossipPacket);
+  t.is(peekWireKind(encodeFrame(nack)), WireKind.GossipFrame);
+  t.is(peekWireKind(new Uint8Array(0)), undefined);
+  t.is(peekWireKind(Uint8Array.of(0)), undefined);
+  t.is(peekWireKind(Uint8Array.of(200)), undefined);
+});
+
+test('decoders accept Buffers and views at an offset inside a larger buffer (as transports hand them over)', (t) => {
+  const msgs: GossipMessage[] = [
+    { type: MessageType.UserEvent, ltime: 3, name: 'deploy', payload: Uint8Array.of(9, 8, 7), coalesce: true },
+    { type: MessageType.Ping, seqNo: 1, target: 't', sourceName: 's', sourceAddr: 'a:1' },
+  ];
+  const p = encodePacket(msgs);
+  const host = Buffer.alloc(p.length + 10, 0xee);
+  host.set(p, 7);
+  const view = host.subarray(7, 7 + p.length);
+  t.deepEqual(decodePacket(view), { ok: true, msgs });
+  t.deepEqual(decodePacket(new Uint8Array(host.buffer, host.byteOffset + 7, p.length)), { ok: true, msgs });
+  const r = decodePacket(view);
+  host.fill(0);
+  t.deepEqual(r, { ok: true, msgs }); // decoded bytes do not alias the transport's buffer
+});
+
+test('gossip.proto keeps one-byte tags: every field number <= 15', (t) => {
+  const root = protobuf.loadSync(gossipProtoPath);
+  const ids: number[] = [];
+  root.nestedArray.forEach(function walk(ns: protobuf.ReflectionObject): void {
+    if (ns instanceof protobuf.Type) ids.push(...ns.fieldsArray.map((f) => f.id));
+    if (ns instanceof protobuf.Namespace) ns.nestedArray.forEach(walk);
+  });
+  t.true(ids.length > 40);
+  t.true(ids.every((id) => id >= 1 && id <= 15));
+  // Gossip oneof case numbers equal MessageType.
+  const Gossip = root.lookupType('shoal.gossip.Gossip');
+  t.deepEqual(Gossip.fieldsArray.map((f) => f.id), Object.values(MessageType));
 });

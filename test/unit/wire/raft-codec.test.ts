@@ -184,3 +184,25 @@ test('empty bare encodings decode to defaults (proto3)', (t) => {
   t.deepEqual(decodeConfState(new Uint8Array(0)), { ok: true, value: { voters: [], learners: [] } });
   t.deepEqual(encodeHardState({ term: 0, vote: '', commit: 0 }).length, 0);
 });
+
+test('raft.proto keeps one-byte tags, and its enums equal the TypeScript constants', async (t) => {
+  const { raftRoot } = await import('./raft-arbitraries.js');
+  const ids: number[] = [];
+  for (const name of ['Entry', 'HardState', 'ConfState', 'ConfChange', 'SnapshotMeta', 'SnapshotChunk', 'Message']) {
+    ids.push(...raftRoot.lookupType(`shoal.raft.${name}`).fieldsArray.map((f) => f.id));
+  }
+  t.true(ids.every((id) => id >= 1 && id <= 15));
+  const values = (e: string) => Object.values(raftRoot.lookupEnum(`shoal.raft.${e}`).values);
+  t.deepEqual(values('MessageType').slice(1), Object.values(MessageType));
+  t.deepEqual(values('EntryType'), Object.values(EntryType));
+});
+
+test('raft decoders accept a view at an offset of a Buffer and do not alias it', (t) => {
+  const m = baseMsg({ entries: [{ term: 1, index: 11, type: EntryType.Normal, data: Uint8Array.of(1, 2, 3) }], context: Uint8Array.of(5) });
+  const b = encodeRaftMessage(m);
+  const host = Buffer.alloc(b.length + 5, 0xee);
+  host.set(b, 3);
+  const r = decodeRaftMessage(host.subarray(3, 3 + b.length));
+  host.fill(0);
+  t.deepEqual(r, { ok: true, msg: m });
+});

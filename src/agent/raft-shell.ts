@@ -1,0 +1,349 @@
+/**
+ * The Raft shell: drives one pure RaftNode in the real world.
+ *
+ *  - ticks it every tickMs (setInterval);
+ *  - steps messages arriving over the peer links (TCP, length-prefixed frames);
+ *  - runs the Ready loop in the order the core requires: persist hard state,
+ *    snapshot and entries with RaftStorage (awaiting fsync), then send the
+ *    messages, then apply committed entries to the KvMachine, resolve the
+ *    waiting proposals by request id, serve ReadIndex reads once applied
+ *    reaches their index, and advance;
+ *  - snapshots the machine and compacts log and WAL every N applied entries.
+ *
+ * Proposals made on a follower are forwarded to the leader by the core
+ * (forwardProposals), and ReadIndex requests likewise, so any node serves
+ * clients; the proposal resolves when its entry is applied here. A request
+ * made while no leader is known is refused at once with ERR_NOT_LEADER.
+ * A storage failure is fatal (fail-stop, as etcd): the shell stops and
+ * reports it through onFatal.
+ */
+import { KvMachine, encodeKvCommand, type KvCommand, type KvRequestId, type KvResult } from '../raft/kv-machine.js';
+import { validateRaftConfig } from '../raft/config.js';
+import { RaftNode } from '../raft/node.js';
+import { EntryType, type HardState, type Message, type NodeId, type Ready } from '../raft/types.js';
+import { RaftStorage, type RaftStorageMetrics } from '../storage/raft-storage.js';
+import type { PeerLinkStats } from '../transport/peer-link-config.js';
+import { PeerLinks } from '../transport/peer-links.js';
+import { decodeRaftMessage, encodeRaftMessage } from '../wire/raft-codec.js';
+import { ErrorCode, ShoalError } from '../util/errors.js';
+import { SeededRng, cryptoSeed } from '../util/rng.js';
+import { PendingTable } from './raft-pending.js';
+import { validateRaftShellOptions, type RaftShellOptions } from './raft-shell-config.js';
+import { RaftShellProfile } from './raft-shell-profile.js';
+import type { RaftShellStatus } from './raft-shell-status.js';
+
+export interface ProposeResult {
+  /** Log index of the entry: the store's revision for this write. */
+  index: number;
+  result: KvResult;
+}
+
+export interface ReadResult {
+  /** The read index the value is at least as new as. */
+  index: number;
+  value: string | null;
+}
+
+export interface RaftShellHooks {
+  /** The shell stopped on an unrecoverable error (storage I/O, corrupt snapshot). */
+  onFatal?(error: unknown): void;
+}
+
+const utf8 = new TextEncoder();
+const utf8Decode = new TextDecoder();
+const errorCodes = new Set<string>(Object.values(ErrorCode));
+
+const proposalKey = (id: KvRequestId): string => `p:${id.clientId}\u0000${id.seq}`;
+
+export class RaftShell {
+  private readonly kv: KvMachine;
+  private readonly proposals: PendingTable<ProposeResult>;
+  private readonly reads: PendingTable<ReadResult>;
+  private readonly waitingReads: { index: number; key: string }[] = [];
+  private readonly profile = new RaftShellProfile();
+  private tickTimer: NodeJS.Timeout | undefined;
+  private applied: number;
+  private appliedTerm: number;
+  private snapshotIndex: number;
+  private readSeq = 0;
+  private loopScheduled = false;
+  private loop: Promise<void> | undefined = undefined;
+  private stopped = false;
+  private links!: PeerLinks<Message>;
+  messagesDroppedMisaddressed = 0;
+  /** The newest hard state the core reported, and the newest one written to storage. */
+  private latestHardState: HardState | undefined = undefined;
+  private persistedHardState: HardState | undefined = undefined;
+
+  private constructor(
+    readonly options: RaftShellOptions,
+    private readonly node: RaftNode,
+    private readonly storage: RaftStorage,
+    kv: KvMachine,
+    snapshot: { index: number; term: number },
+    private readonly hooks: RaftShellHooks,
+  ) {
+    this.kv = kv;
+    this.applied = snapshot.index;
+    this.appliedTerm = snapshot.term;
+    this.snapshotIndex = snapshot.index;
+    this.proposals = new PendingTable('proposal', options.maxPendingProposals, options.proposalTimeoutMs);
+    this.reads = new PendingTable('read', options.maxPendingReads, options.readTimeoutMs);
+  }
+
+  /** Open storage, recover, listen for peers and start ticking. */
+  static async start(
+    input: Parameters<typeof validateRaftShellOptions>[0],
+    hooks: RaftShellHooks = {},
+  ): Promise<RaftShell> {
+    const options = validateRaftShellOptions(input);
+    const storage = await RaftStorage.open(options.dataDir);
+    let shell: RaftShell;
+    try {
+      const init = storage.load({ voters: [...options.voters.keys()].sort(), learners: [] });
+      const kv = new KvMachine({ maxSessions: options.maxSessions });
+      if (init.snapshot !== undefined) kv.restore(init.snapshot.data);
+      const config = validateRaftConfig({
+        id: options.id,
+        electionTicks: options.electionTicks,
+        heartbeatTicks: options.heartbeatTicks,
+        forwardProposals: true,
+      });
+      const node = new RaftNode(config, init, new SeededRng(await cryptoSeed()));
+      const snap = { index: init.snapshot?.meta.index ?? 0, term: init.snapshot?.meta.term ?? 0 };
+      shell = new RaftShell(options, node, storage, kv, snap, hooks);
+      shell.persistedHardState = init.hardState;
+      const self = options.voters.get(options.id)!;
+      shell.links = await PeerLinks.start<Message>({
+        listen: self,
+        peers: [...options.voters].filter(([id]) => id !== options.id),
+        decode: (frame) => {
+          const r = decodeRaftMessage(frame);
+          return r.ok ? r.msg : undefined;
+        },
+        onMessage: (m) => shell.receive(m),
+        limits: options.peerLinkLimits,
+      });
+    } catch (e) {
+      await storage.close();
+      throw e;
+    }
+    shell.tickTimer = setInterval(() => shell.onTick(), options.tickMs);
+    shell.kick();
+    return shell;
+  }
+
+  get id(): NodeId {
+    return this.options.id;
+  }
+
+  /** Propose a KV command; resolves once it is applied on this node, rejects with a ShoalError. */
+  propose(cmd: KvCommand, signal?: AbortSignal): Promise<ProposeResult> {
+    if (this.stopped) return Promise.reject(new ShoalError(ErrorCode.NotRunning, 'raft shell is stopped'));
+    const key = proposalKey(cmd.id);
+    const p = this.proposals.add(key, Date.now(), signal);
+    if (this.proposals.has(key)) {
+      this.node.propose(encodeKvCommand(cmd), utf8.encode(key));
+      this.kick();
+    }
+    return p;
+  }
+
+  /** A linearizable read through ReadIndex. */
+  read(key: string, signal?: AbortSignal): Promise<ReadResult> {
+    if (this.stopped) return Promise.reject(new ShoalError(ErrorCode.NotRunning, 'raft shell is stopped'));
+    // The context carries the key to read: `r:<seq>\0<key>`.
+    const ctx = `r:${++this.readSeq}\u0000${key}`;
+    const p = this.reads.add(ctx, Date.now(), signal);
+    if (this.reads.has(ctx)) {
+      this.node.readIndex(utf8.encode(ctx));
+      this.kick();
+    }
+    return p;
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.node.transferLeadership(to);
+    this.kick();
+  }
+
+  status(): RaftShellStatus {
+    const s = this.node.status();
+    const peers: Record<string, string> = {};
+    for (const id of this.options.voters.keys()) if (id !== this.id) peers[id] = this.links.peerState(id) ?? 'unknown';
+    return {
+      id: s.id,
+      role: s.role,
+      term: s.term,
+      leader: s.leader,
+      commit: s.commit,
+      applied: this.applied,
+      lastIndex: s.lastIndex,
+      snapshotIndex: this.snapshotIndex,
+      voters: s.voters,
+      learners: s.learners,
+      peers,
+      pendingProposals: this.proposals.size,
+      pendingReads: this.reads.size,
+      keys: this.kv.size,
+      profile: this.profile.view(),
+      counters: s.counters,
+    };
+  }
+
+  linkStats(): PeerLinkStats {
+    return { ...this.links.stats };
+  }
+
+  storageMetrics(): RaftStorageMetrics {
+    return this.storage.metrics();
+  }
+
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.halt(new ShoalError(ErrorCode.NotRunning, 'raft shell is stopping'));
+    await this.loop?.catch(() => undefined);
+    await this.links.close();
+    const hs = this.latestHardState;
+    if (hs !== undefined && hs !== this.persistedHardState) {
+      // Keep the newest commit index across a clean restart (best effort: it is volatile state).
+      await this.storage.save({ hardState: hs, entries: [] }).catch(() => undefined);
+    }
+    await this.storage.close();
+  }
+
+  private halt(error: ShoalError): void {
+    this.stopped = true;
+    if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
+    this.proposals.rejectAll(error);
+    this.reads.rejectAll(error);
+  }
+
+  private receive(m: Message): void {
+    if (this.stopped) return;
+    if (m.to !== this.id) {
+      this.messagesDroppedMisaddressed++;
+      return;
+    }
+    this.node.step(m);
+    this.kick();
+  }
+
+  private onTick(): void {
+    this.node.tick();
+    const now = Date.now();
+    this.proposals.expire(now);
+    this.reads.expire(now);
+    this.kick();
+  }
+
+  /** Run the Ready loop soon, coalescing everything that arrives in this turn of the event loop. */
+  private kick(): void {
+    if (this.stopped || this.loopScheduled || this.loop !== undefined) return;
+    this.loopScheduled = true;
+    setImmediate(() => {
+      this.loopScheduled = false;
+      if (this.stopped || this.loop !== undefined) return;
+      this.loop = this.runLoop().finally(() => {
+        this.loop = undefined;
+        if (!this.stopped && this.node.hasReady()) this.kick();
+      });
+    });
+  }
+
+  private async runLoop(): Promise<void> {
+    try {
+      while (!this.stopped && this.node.hasReady()) await this.handleReady(this.node.ready());
+    } catch (e) {
+      if (this.stopped) return;
+      this.halt(new ShoalError(ErrorCode.StorageIo, 'raft shell stopped on a fatal error', { cause: e }));
+      this.hooks.onFatal?.(e);
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    const t0 = performance.now();
+    if (rd.hardState !== undefined) this.latestHardState = rd.hardState;
+    if (this.mustPersist(rd)) {
+      const hs = this.latestHardState;
+      await this.storage.save({ hardState: hs, entries: rd.entries, snapshot: rd.snapshot });
+      this.persistedHardState = hs;
+      this.profile.persisted(rd.entries.length, performance.now() - t0);
+    }
+    if (this.stopped) return; // closed while persisting: send and apply nothing more
+    const t1 = performance.now();
+    for (const m of rd.messages) this.links.send(m.to, encodeRaftMessage(m));
+    const t2 = performance.now();
+    if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.applied) {
+      this.kv.restore(rd.snapshot.data);
+      this.applied = rd.snapshot.meta.index;
+      this.appliedTerm = rd.snapshot.meta.term;
+      this.snapshotIndex = rd.snapshot.meta.index;
+    }
+    for (const e of rd.committedEntries) {
+      if (e.index <= this.applied) continue;
+      if (e.type === EntryType.Normal) {
+        const res = this.kv.apply(e.data);
+        if (res !== null) this.proposals.resolve(proposalKey(res.id), { index: e.index, result: res.result });
+      }
+      this.applied = e.index;
+      this.appliedTerm = e.term;
+    }
+    for (const d of rd.droppedProposals) this.dropped(utf8Decode.decode(d.context), d.code, d.leader);
+    for (const rs of rd.readStates) this.waitingReads.push({ index: rs.index, key: utf8Decode.decode(rs.context) });
+    this.node.advance(rd);
+    this.serveReads();
+    this.profile.handled(rd.messages.length, rd.committedEntries.length, t2 - t1, performance.now() - t2);
+    if (this.applied - this.snapshotIndex >= this.options.snapshotEveryEntries) await this.snapshotAndCompact();
+  }
+
+  /**
+   * Entries, snapshots, and term or vote changes are persisted (with fsync)
+   * before anything is sent. A hard state that only advances `commit` is not
+   * worth an fsync of its own: the commit index is volatile state in Raft (a
+   * restarted node relearns it from the leader; replaying from an older commit
+   * is safe), so it rides along with the next write.
+   */
+  private mustPersist(rd: Ready): boolean {
+    if (rd.entries.length > 0 || rd.snapshot !== undefined) return true;
+    const hs = rd.hardState;
+    if (hs === undefined) return false;
+    const p = this.persistedHardState;
+    return p === undefined || hs.term !== p.term || hs.vote !== p.vote;
+  }
+
+  private dropped(key: string, code: string, leader: NodeId | ''): void {
+    const errorCode = errorCodes.has(code) ? (code as ErrorCode) : ErrorCode.ProposalDropped;
+    const message =
+      errorCode === ErrorCode.NotLeader
+        ? leader === ''
+          ? `${this.id} is not the leader and no leader is known (election in progress)`
+          : `${this.id} is not the leader; the leader is ${leader}`
+        : `request dropped by raft (${code})`;
+    const error = new ShoalError(errorCode, message, { details: { leader, outcome: 'not-applied' } });
+    if (key.startsWith('r:')) this.reads.reject(key, error);
+    else this.proposals.reject(key, error);
+  }
+
+  private serveReads(): void {
+    let kept = 0;
+    for (const r of this.waitingReads) {
+      if (r.index <= this.applied) {
+        const dataKey = r.key.slice(r.key.indexOf('\u0000') + 1);
+        this.reads.resolve(r.key, { index: r.index, value: this.kv.get(dataKey) });
+      } else this.waitingReads[kept++] = r;
+    }
+    this.waitingReads.length = kept;
+  }
+
+  private async snapshotAndCompact(): Promise<void> {
+    const index = this.applied;
+    const data = this.kv.snapshot();
+    const s = this.node.status();
+    this.node.compact(index, data);
+    await this.storage.saveSnapshot({ meta: { index, term: this.appliedTerm, conf: { voters: s.voters, learners: s.learners } }, data });
+    await this.storage.compact(index);
+    this.snapshotIndex = index;
+    this.profile.snapshots++;
+  }
+}
