@@ -53,7 +53,11 @@ for (const n of list(opts.n)) {
   for (const lossPct of list(opts.loss)) {
     const started = performance.now();
     const c = new GossipCluster({ seed: Number(opts.seed), preset: 'lan', roundTrip: false, expectedNodes: n + 2, eventLogMax: 0, eventDigest: false });
-    for (let i = 0; i < n; i++) c.addNode();
+    // Start the processes spread over one probe interval (their timers out of phase), then pre-seed.
+    for (let i = 0; i < n; i++) {
+      c.addNode();
+      c.runFor(1_000 / n);
+    }
     c.preseed();
     const warm = c.runUntil(() => c.converged(), 300_000, { checkEveryMs: 1_000 });
     c.runFor(Number(opts.warmupSec) * 1000);

@@ -27,7 +27,8 @@ export interface LocalRaftClusterOptions {
 
 interface NodeProc {
   proc: ChildProcess;
-  exited: Promise<void>;
+  /** The exit code, or null when killed by a signal. */
+  exited: Promise<number | null>;
 }
 
 export interface NodeStatusView {
@@ -127,7 +128,7 @@ export class LocalRaftCluster {
       ...(this.options.nodeArgs ?? []),
     ];
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     const node: NodeProc = { proc, exited };
     this.procs.set(id, node);
     void exited.then(() => {
@@ -156,12 +157,12 @@ export class LocalRaftCluster {
     });
   }
 
-  /** Send a signal and wait for the process to exit. */
-  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  /** Send a signal and wait for the process to exit; resolves with its exit code (null: killed by the signal). */
+  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
     const node = this.procs.get(id);
-    if (node === undefined) return;
+    if (node === undefined) return null;
     node.proc.kill(signal);
-    await node.exited;
+    return node.exited;
   }
 
   async status(id: string): Promise<NodeStatusView | undefined> {
@@ -196,7 +197,7 @@ export class LocalRaftCluster {
 
   /** Kill every node (SIGKILL) and remove the data directory if it was created here. */
   async close(): Promise<void> {
-    await Promise.all([...this.procs.keys()].map((id) => this.kill(id, 'SIGKILL')));
+    await Promise.all([...this.procs.keys()].map(async (id) => this.kill(id, 'SIGKILL')));
     this.client.close();
     if (this.ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
   }

@@ -21,6 +21,8 @@ export interface RaftShellOptions {
   snapshotEveryEntries: number;
   /** A proposal not applied here within this time fails with ERR_TIMEOUT (outcome unknown). */
   proposalTimeoutMs: number;
+  /** A request made while no leader is known waits this long for one, then fails with ERR_NOT_LEADER (not applied). */
+  leaderWaitMs: number;
   /** A read not served within this time fails with ERR_TIMEOUT. */
   readTimeoutMs: number;
   /** Proposals waiting at once; more are refused with ERR_UNAVAILABLE. */
@@ -43,6 +45,8 @@ export const raftShellDefaults = {
   snapshotEveryEntries: 10_000,
   /** 2 s: several election timeouts, so a proposal survives one leader change and still gets an answer. */
   proposalTimeoutMs: 2000,
+  /** 1 s: three to six election timeouts, so a request rides through an election instead of failing. */
+  leaderWaitMs: 1000,
   /** 2 s: as for proposals. */
   readTimeoutMs: 2000,
   /** 4096: a busy HTTP front end; beyond that the cluster is not keeping up. */
@@ -66,6 +70,7 @@ export function validateRaftShellOptions(
     'heartbeatTicks',
     'snapshotEveryEntries',
     'proposalTimeoutMs',
+    'leaderWaitMs',
     'readTimeoutMs',
     'maxPendingProposals',
     'maxPendingReads',

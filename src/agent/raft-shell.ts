@@ -13,7 +13,8 @@
  * Proposals made on a follower are forwarded to the leader by the core
  * (forwardProposals), and ReadIndex requests likewise, so any node serves
  * clients; the proposal resolves when its entry is applied here. A request
- * made while no leader is known is refused at once with ERR_NOT_LEADER.
+ * made while no leader is known waits up to leaderWaitMs for one, then fails
+ * with ERR_NOT_LEADER (not applied).
  * A storage failure is fatal (fail-stop, as etcd): the shell stops and
  * reports it through onFatal.
  */
@@ -27,6 +28,7 @@ import { PeerLinks } from '../transport/peer-links.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../wire/raft-codec.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import { SeededRng, cryptoSeed } from '../util/rng.js';
+import { LeaderWaitQueue } from './raft-leader-wait.js';
 import { PendingTable } from './raft-pending.js';
 import { validateRaftShellOptions, type RaftShellOptions } from './raft-shell-config.js';
 import { RaftShellProfile } from './raft-shell-profile.js';
@@ -61,6 +63,9 @@ export class RaftShell {
   private readonly reads: PendingTable<ReadResult>;
   private readonly waitingReads: { index: number; key: string }[] = [];
   private readonly profile = new RaftShellProfile();
+  private readonly leaderWait: LeaderWaitQueue;
+  /** The leader as of the last Ready with a soft state ('' while none is known). */
+  private leader: NodeId | '' = '';
   private tickTimer: NodeJS.Timeout | undefined;
   private applied: number;
   private appliedTerm: number;
@@ -89,6 +94,7 @@ export class RaftShell {
     this.snapshotIndex = snapshot.index;
     this.proposals = new PendingTable('proposal', options.maxPendingProposals, options.proposalTimeoutMs);
     this.reads = new PendingTable('read', options.maxPendingReads, options.readTimeoutMs);
+    this.leaderWait = new LeaderWaitQueue(options.leaderWaitMs, options.maxPendingProposals + options.maxPendingReads);
   }
 
   /** Open storage, recover, listen for peers and start ticking. */
@@ -143,8 +149,10 @@ export class RaftShell {
     const key = proposalKey(cmd.id);
     const p = this.proposals.add(key, Date.now(), signal);
     if (this.proposals.has(key)) {
-      this.node.propose(encodeKvCommand(cmd), utf8.encode(key));
-      this.kick();
+      const data = encodeKvCommand(cmd);
+      this.submit(key, () => {
+        if (this.proposals.has(key)) this.node.propose(data, utf8.encode(key));
+      });
     }
     return p;
   }
@@ -156,10 +164,18 @@ export class RaftShell {
     const ctx = `r:${++this.readSeq}\u0000${key}`;
     const p = this.reads.add(ctx, Date.now(), signal);
     if (this.reads.has(ctx)) {
-      this.node.readIndex(utf8.encode(ctx));
-      this.kick();
+      this.submit(ctx, () => {
+        if (this.reads.has(ctx)) this.node.readIndex(utf8.encode(ctx));
+      });
     }
     return p;
+  }
+
+  /** Give a request to Raft now, or once a leader is known (bounded wait; see raft-leader-wait.ts). */
+  private submit(key: string, run: () => void): void {
+    if (this.leader === '' && this.leaderWait.add(key, Date.now(), run)) return;
+    run();
+    this.kick();
   }
 
   transferLeadership(to: NodeId): void {
@@ -215,6 +231,7 @@ export class RaftShell {
   private halt(error: ShoalError): void {
     this.stopped = true;
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
+    this.leaderWait.clear();
     this.proposals.rejectAll(error);
     this.reads.rejectAll(error);
   }
@@ -232,6 +249,13 @@ export class RaftShell {
   private onTick(): void {
     this.node.tick();
     const now = Date.now();
+    this.leaderWait.expire(now, (key) => {
+      const error = new ShoalError(ErrorCode.NotLeader, `no leader known to ${this.id} within ${this.options.leaderWaitMs} ms`, {
+        details: { leader: '', outcome: 'not-applied' },
+      });
+      if (key.startsWith('r:')) this.reads.reject(key, error);
+      else this.proposals.reject(key, error);
+    });
     this.proposals.expire(now);
     this.reads.expire(now);
     this.kick();
@@ -292,6 +316,10 @@ export class RaftShell {
     for (const d of rd.droppedProposals) this.dropped(utf8Decode.decode(d.context), d.code, d.leader);
     for (const rs of rd.readStates) this.waitingReads.push({ index: rs.index, key: utf8Decode.decode(rs.context) });
     this.node.advance(rd);
+    if (rd.softState !== undefined) {
+      this.leader = rd.softState.leader;
+      if (this.leader !== '') this.leaderWait.flush();
+    }
     this.serveReads();
     this.profile.handled(rd.messages.length, rd.committedEntries.length, t2 - t1, performance.now() - t2);
     if (this.applied - this.snapshotIndex >= this.options.snapshotEveryEntries) await this.snapshotAndCompact();

@@ -125,7 +125,7 @@ export function handleAppend(r: Raft, m: Message): void {
 
 export function handleHeartbeat(r: Raft, m: Message): void {
   r.log.commitTo(Math.min(m.commit, r.log.lastIndex()));
-  r.send({ type: MessageType.HeartbeatResp, to: m.from, context: m.context });
+  r.send({ type: MessageType.HeartbeatResp, to: m.from, context: m.context, index: m.index });
 }
 
 export function handleSnapshot(r: Raft, m: Message): void {

@@ -6,7 +6,7 @@
 import { ErrorCode } from '../util/errors.js';
 import { confChangeRefusal, decodeConfChange } from './conf-change.js';
 import { emptyBytes } from './message.js';
-import { quorumActive } from './quorum.js';
+import { committedIndex, quorumActive } from './quorum.js';
 import type { Raft } from './raft.js';
 import type { ReadIndexRequest } from './read-only.js';
 import {
@@ -72,7 +72,7 @@ export function tickHeartbeat(r: Raft): void {
   }
   if (r.heartbeatElapsed >= r.cfg.heartbeatTicks) {
     r.heartbeatElapsed = 0;
-    bcastHeartbeat(r, r.cfg.readOnlyOption === 'safe' ? (r.readOnly.lastPendingContext() ?? emptyBytes) : emptyBytes);
+    bcastHeartbeat(r, r.readOnly.lastPendingContext() ?? emptyBytes);
   }
 }
 
@@ -115,11 +115,25 @@ export function leaderReadIndex(r: Raft, from: NodeId, context: Uint8Array): voi
   serveReadIndex(r, from, context);
 }
 
+/**
+ * The leader lease: a quorum of voters answered heartbeats sent at or after
+ * tick q, so none of them votes for another leader before q + electionTicks
+ * (CheckQuorum stickiness). One tick of margin for clock drift. No lease
+ * while a transfer is under way or shortly after TimeoutNow (a forced
+ * campaign ignores stickiness).
+ */
+export function leaseValid(r: Raft): boolean {
+  if (r.leadTransferee !== '' || r.tickCount < r.timeoutNowSentTick + r.cfg.electionTicks) return false;
+  const q = committedIndex(r.voters, (id) => (id === r.id ? r.tickCount : (r.progress.get(id)?.heartbeatAckedSentTick ?? -Infinity)));
+  return r.tickCount < q + r.cfg.electionTicks - 1;
+}
+
 function serveReadIndex(r: Raft, from: NodeId, context: Uint8Array): void {
-  if (r.cfg.readOnlyOption === 'lease-based') {
+  if (r.cfg.readOnlyOption === 'lease-based' && leaseValid(r)) {
     respondRead(r, { index: r.log.committed, from, context, acks: new Set() });
     return;
   }
+  // Safe mode, or a lease-based read without a valid lease: confirm leadership with a heartbeat round.
   if (!r.readOnly.add(r.log.committed, from, context)) return dropRead(r, from, context);
   r.readOnly.recvAck(r.id, context);
   bcastHeartbeat(r, context);
@@ -208,16 +222,16 @@ function handleHeartbeatResponse(r: Raft, m: Message): void {
   }
   pr.recentActive = true;
   pr.msgAppFlowPaused = false;
+  if (m.index <= r.tickCount && m.index > pr.heartbeatAckedSentTick) pr.heartbeatAckedSentTick = m.index;
   if (pr.state === ProgressState.Snapshot) {
     const ss = pr.snapshotSend;
-    if (ss !== undefined && ++ss.stalledHeartbeats >= snapshotStallHeartbeats) {
-      ss.stalledHeartbeats = 0;
+    if (ss !== undefined && (ss.resendPending || ++ss.stalledHeartbeats >= snapshotStallHeartbeats)) {
       resendSnapshotFrom(r, m.from, pr, ss.ackedOffset);
     }
   } else if (pr.match < r.log.lastIndex() || pr.state === ProgressState.Probe) {
     sendAppend(r, m.from);
   }
-  if (r.cfg.readOnlyOption !== 'safe' || m.context.length === 0) return;
+  if (m.context.length === 0) return;
   const acks = r.readOnly.recvAck(m.from, m.context);
   if (acks === undefined || !quorumActive(r.voters, (id) => acks.has(id))) return;
   for (const req of r.readOnly.advance(m.context)) respondRead(r, req);
@@ -233,8 +247,10 @@ function handleSnapshotResponse(r: Raft, m: Message): void {
   pr.recentActive = true;
   ss.stalledHeartbeats = 0;
   if (m.reject) {
+    // rejectHint is what the follower holds (0 after a restart).
     r.counters.snapshotChunksRejected++;
-    if (m.rejectHint !== ss.lastResendOffset) resendSnapshotFrom(r, m.from, pr, m.rejectHint);
+    ss.ackedOffset = Math.min(m.rejectHint, ss.sentOffset);
+    ss.resendPending = true;
     return;
   }
   if (m.rejectHint > ss.ackedOffset) ss.ackedOffset = Math.min(m.rejectHint, ss.sentOffset);

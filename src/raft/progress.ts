@@ -22,11 +22,11 @@ export interface SnapshotSend {
   /** Heartbeat responses since the last chunk ack; at a limit the leader resends from ackedOffset. */
   stalledHeartbeats: number;
   /**
-   * Offset of the last go-back-N restart. Further rejections asking for the
-   * same offset are echoes of the old window (reordered chunks): ignoring them
-   * keeps one loss from multiplying into a storm of resends.
+   * The follower rejected a chunk: resend from ackedOffset at the next
+   * heartbeat response. Resending at once on every rejection would let one
+   * reordered window multiply into a storm of windows.
    */
-  lastResendOffset: number;
+  resendPending: boolean;
 }
 
 export class Progress {
@@ -42,6 +42,8 @@ export class Progress {
   /** Heard from this peer since the last CheckQuorum round. */
   recentActive = false;
   pendingSnapshot = 0;
+  /** Leader tick at which the newest heartbeat this peer answered was sent (leader lease). */
+  heartbeatAckedSentTick = Number.NEGATIVE_INFINITY;
   snapshotSend: SnapshotSend | undefined = undefined;
   readonly inflights: Inflights;
 
@@ -83,7 +85,7 @@ export class Progress {
   becomeSnapshot(snapshot: Snapshot): void {
     this.resetState(ProgressState.Snapshot);
     this.pendingSnapshot = snapshot.meta.index;
-    this.snapshotSend = { snapshot, sentOffset: 0, ackedOffset: 0, finalSent: false, stalledHeartbeats: 0, lastResendOffset: -1 };
+    this.snapshotSend = { snapshot, sentOffset: 0, ackedOffset: 0, finalSent: false, stalledHeartbeats: 0, resendPending: false };
   }
 
   /** An App response acknowledged `index`. Returns false if it was stale. */

@@ -92,6 +92,15 @@ export class Raft {
 
   electionElapsed = 0;
   heartbeatElapsed = 0;
+  /** Logical clock: ticks since this node started (leader lease arithmetic). */
+  tickCount = 0;
+  /** Tick at which this leader last sent TimeoutNow: no lease reads for an election timeout after. */
+  timeoutNowSentTick = Number.NEGATIVE_INFINITY;
+  /**
+   * Lease-based reads: after a restart we may have backed a leader's lease we
+   * no longer remember, so we ignore vote requests for one election timeout.
+   */
+  private startupLeaseGuard: boolean;
   randomizedElectionTicks = 0;
   leadTransferee: NodeId | '' = '';
   pendingConfIndex = 0;
@@ -112,6 +121,7 @@ export class Raft {
     this.rng = rng;
     this.readOnly = new ReadOnly(maxPendingReadIndex);
     this.snapshot = init.snapshot;
+    this.startupLeaseGuard = cfg.readOnlyOption === 'lease-based' && init.hardState.term > 0;
     const fresh = init.hardState.term === 0 && init.snapshot === undefined && init.entries.length === 0;
     if (fresh && init.conf.voters.length > 0) {
       // Bootstrap (etcd's RawNode.Bootstrap): the initial membership becomes
@@ -253,7 +263,8 @@ export class Raft {
     } else if (m.term > this.term) {
       if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
         const force = bytesEqual(m.context, campaignTransferContext);
-        const inLease = this.cfg.checkQuorum && this.lead !== '' && this.electionElapsed < this.cfg.electionTicks;
+        const inLease =
+          this.cfg.checkQuorum && (this.lead !== '' || this.startupLeaseGuard) && this.electionElapsed < this.cfg.electionTicks;
         if (!force && inLease) {
           // Leader stickiness: a leader was heard within the election timeout.
           this.counters.votesIgnoredInLease++;
@@ -429,8 +440,8 @@ export class Raft {
   /** Follower: install a snapshot from the leader. Returns false if it was not needed. */
   restore(snap: Snapshot): boolean {
     if (snap.meta.index <= this.log.committed) return false;
-    const inConf = snap.meta.conf.voters.includes(this.id) || snap.meta.conf.learners.includes(this.id);
-    if (!inConf) return false;
+    // The snapshot may predate our own addition (the leader compacted before adding us):
+    // install it anyway; the conf change that added us follows in the log.
     if (this.log.matchTerm(snap.meta.index, snap.meta.term)) {
       // We already hold the snapshot's last entry: fast-forward commit instead.
       this.log.commitTo(snap.meta.index);
@@ -456,6 +467,8 @@ export class Raft {
   }
 
   tick(): void {
+    this.tickCount++;
+    if (this.electionElapsed + 1 >= this.cfg.electionTicks) this.startupLeaseGuard = false;
     this.tickFn(this);
   }
 }

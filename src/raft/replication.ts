@@ -47,7 +47,8 @@ export function sendHeartbeat(r: Raft, to: NodeId, context: Uint8Array): void {
   if (pr === undefined) return;
   // Never tell a follower to commit beyond what it is known to hold.
   const commit = Math.min(pr.match, r.log.committed);
-  r.send({ type: MessageType.Heartbeat, to, commit, context });
+  // index carries our tick; the response echoes it, dating the follower's promise not to vote (leader lease).
+  r.send({ type: MessageType.Heartbeat, to, commit, context, index: r.tickCount });
 }
 
 export function bcastHeartbeat(r: Raft, context: Uint8Array): void {
@@ -86,7 +87,8 @@ export function resendSnapshotFrom(r: Raft, to: NodeId, pr: Progress, offset: nu
   ss.ackedOffset = at;
   ss.sentOffset = at;
   ss.finalSent = false;
-  ss.lastResendOffset = at;
+  ss.resendPending = false;
+  ss.stalledHeartbeats = 0;
   sendSnapshotChunks(r, to, pr);
 }
 
@@ -100,5 +102,6 @@ export function maybeCommit(r: Raft): boolean {
 }
 
 export function sendTimeoutNow(r: Raft, to: NodeId): void {
+  r.timeoutNowSentTick = r.tickCount;
   r.send({ type: MessageType.TimeoutNow, to });
 }

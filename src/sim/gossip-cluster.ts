@@ -118,19 +118,20 @@ export class GossipCluster implements SimGossipHost {
   }
 
   /**
-   * Add `count` nodes; each starts at a uniformly random time within
+   * Add `count` nodes; they start in order at uniformly random times within
    * `spreadMs` from now (so their timers are not in phase, as with real
-   * processes) and at once joins `seeds` if given, else `seedCount` random
-   * earlier nodes. Names are returned at once; the nodes are live only
+   * processes) and each at once joins `seeds` if given, else `seedCount`
+   * random earlier (already started) nodes. Names are returned at once; the nodes are live only
    * from their start.
    */
   addAndJoin(count: number, opts: { seeds?: readonly string[]; seedCount?: number; spreadMs?: number; node?: AddNodeOptions } = {}): string[] {
     const first = this.nodes.length;
     const created: SimGossipNode[] = [];
-    for (let i = 0; i < count; i++) created.push(this.createNode(undefined, opts.node));
+    for (let i = 0; i < count; i++) created.push(this.createNode(undefined, opts.node ?? {}));
     const seedCount = opts.seedCount ?? 1;
     const spreadMs = opts.spreadMs ?? 0;
-    const startsMs = created.map(() => this.nowMs + (spreadMs > 0 ? this.rng.next() * spreadMs : 0));
+    // Sorted: nodes start in slot order, so every seed picked among earlier slots is already up.
+    const startsMs = created.map(() => this.nowMs + (spreadMs > 0 ? this.rng.next() * spreadMs : 0)).sort((a, b) => a - b);
     for (let i = 0; i < count; i++) {
       const node = created[i];
       const slot = first + i;

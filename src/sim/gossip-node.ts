@@ -48,7 +48,7 @@ export interface AddNodeOptions {
   addr?: Address;
 }
 
-export type NodeStatus = 'running' | 'leaving' | 'left' | 'crashed';
+export type NodeStatus = 'new' | 'running' | 'leaving' | 'left' | 'crashed';
 
 /** A leaving node shuts down when its Leave has been sent, or after this long at the latest. */
 export const leaveTimeoutMs = 5_000;
@@ -69,7 +69,7 @@ const maxStuckTicks = 1_000;
  */
 export class SimGossipNode {
   core: GossipCoreLike | undefined;
-  status: NodeStatus = 'crashed';
+  status: NodeStatus = 'new';
   /** Bumped on every start and stop: timers of an older run of the process are ignored. */
   private generation = 0;
   private tickTimer: number | undefined;

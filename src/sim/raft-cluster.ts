@@ -4,6 +4,7 @@
  * that watch every run as it happens:
  *  - Election Safety: at most one leader per term;
  *  - State Machine Safety: no two servers apply different entries at an index;
+ *  - Leader Completeness: a new leader's log holds every entry applied anywhere;
  * plus the routing of client requests to hosts and of results back to clients.
  */
 import { validateRaftConfig, type RaftConfig } from '../raft/config.js';
@@ -20,7 +21,7 @@ export interface RaftClusterOptions {
   seed: number;
   /** Every server that may ever run. */
   nodeIds: NodeId[];
-  /** Bootstrap membership (servers outside it start empty and wait to be added). */
+  /** Bootstrap membership, the same on every server (each bootstraps from it on first start). */
   conf: ConfState;
   raft?: Partial<Omit<RaftConfig, 'id'>>;
   host?: Partial<RaftHostOptions>;
@@ -244,6 +245,23 @@ export class RaftCluster implements RaftHostListener {
     const other = this.leaderByTerm.get(status.term);
     if (other === undefined) this.leaderByTerm.set(status.term, host.id);
     else if (other !== host.id) this.violate(`election safety: ${other} and ${host.id} both leaders of term ${status.term}`);
+    this.checkLeaderCompleteness(host, status.term);
+  }
+
+  /** Runs when a leader's Ready has been persisted, so its durable log is its whole log. */
+  private checkLeaderCompleteness(host: RaftHost, term: number): void {
+    const storage = this.storages.get(host.id)!;
+    const snapshotIndex = storage.durableState.snapshot?.meta.index ?? 0;
+    for (const [index, applied] of this.appliedByIndex) {
+      if (index <= snapshotIndex) continue;
+      const mine = storage.entry(index);
+      if (mine === undefined || mine.term !== applied.term) {
+        this.violate(
+          `leader completeness: ${host.id} leads term ${term} without the entry ${applied.by} applied at index ${index} (term ${applied.term})`,
+        );
+        return;
+      }
+    }
   }
 
   violate(message: string): void {

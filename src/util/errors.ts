@@ -48,8 +48,6 @@ export const ErrorCode = {
   // control store (appended)
   /** A precondition on current state did not hold (put with prevRevision, lease id already granted). */
   Conflict: 'ERR_CONFLICT',
-  /** A client's dedup session was evicted; the request was NOT applied. Retry under a new client id. */
-  SessionExpired: 'ERR_SESSION_EXPIRED',
   /** A watcher fell further behind than its buffer allows and was cancelled; resume from lastRevision + 1. */
   SlowWatcher: 'ERR_SLOW_WATCHER',
   /** A named limit of a replicated structure is reached (keys, leases, bytes); the write was refused. */

@@ -152,3 +152,41 @@ test.serial('3 processes: SIGKILL the leader under load; no acknowledged write l
 test.serial('5 processes: SIGKILL the leader under load; no acknowledged write lost, history linearizable, restart catches up', async (t) => {
   await killLeaderScenario(t, 5, 8, 0x5eed0005);
 });
+
+test.serial('SIGTERM closes a node cleanly; without a quorum requests fail with 503 in bounded time; restart restores service', async (t) => {
+  t.true(existsSync(mainPath), 'dist/src/agent/raft-kv-main.js is missing: run `npm run build` first');
+  if (!existsSync(mainPath)) return;
+  const cluster = await LocalRaftCluster.start({ size: 3, mainPath });
+  const kv = new RaftKvClient({ timeoutMs: 10_000 });
+  t.teardown(async () => {
+    kv.close();
+    await cluster.close();
+  });
+  const leader = await cluster.waitForLeader(10_000);
+  t.true((await kv.put(cluster.http(leader.id), 'before', '1')).ok);
+  t.is(await cluster.kill(leader.id, 'SIGTERM'), 0, 'SIGTERM exits with code 0');
+  t.true(cluster.stderr.get(leader.id)!.some((l) => l.endsWith(`${leader.id} closed`)));
+  const second = await cluster.waitForLeader(10_000, leader.id);
+  t.is(await cluster.kill(second.id, 'SIGTERM'), 0);
+  const alone = cluster.running()[0];
+  for (const call of [
+    () => kv.put(cluster.http(alone), 'during', 'x'),
+    () => kv.get(cluster.http(alone), 'before'),
+    () => kv.cas(cluster.http(alone), 'before', '1', '2'),
+  ]) {
+    const started = Date.now();
+    const res = await call();
+    const tookMs = Date.now() - started;
+    t.false(res.ok, 'nothing succeeds without a quorum');
+    if (!res.ok) {
+      t.is(res.status, 503, JSON.stringify(res));
+      t.true(res.code.startsWith('ERR_'), res.code);
+    }
+    t.true(tookMs < 4000, `failed within bounded time (${tookMs} ms)`);
+  }
+  await Promise.all([cluster.startNode(leader.id), cluster.startNode(second.id)]);
+  const third = await cluster.waitForLeader(10_000);
+  const res = await kv.get(cluster.http(third.id), 'before');
+  t.true(res.ok && res.value.value === '1', JSON.stringify(res));
+  t.true((await kv.put(cluster.http(alone), 'after', '2')).ok, 'writes work again, through any node');
+});

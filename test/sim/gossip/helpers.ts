@@ -1,4 +1,3 @@
-import type { ExecutionContext } from 'ava';
 import { GossipCluster, type GossipClusterOptions } from '../../../src/sim/gossip-cluster.js';
 import type { ClusterEvent } from '../../../src/sim/gossip-events.js';
 import type { GossipConfig } from '../../../src/gossip/config.js';
@@ -37,10 +36,11 @@ export function cluster(seed: number, opts: Partial<GossipClusterOptions> = {}):
   return new GossipCluster({ seed, preset: 'lan', roundTrip: true, ...opts });
 }
 
-/** Form a cluster of n by real joins (each to one random earlier node, spread over spreadMs) and wait for convergence. */
+/** Form a cluster of n by real joins (each node starts and joins one random earlier node, spread over spreadMs) and wait for convergence. */
 export function formCluster(c: GossipCluster, n: number, maxMs = 60_000, spreadMs = 1_000): string[] {
   const names = c.addAndJoin(n, { spreadMs });
-  const ok = c.runUntil(() => c.converged(), maxMs, { checkEveryMs: 100 });
+  const live0 = c.liveNodeCount;
+  const ok = c.runUntil(() => c.liveNodeCount === live0 + n && c.converged(), maxMs, { checkEveryMs: 100 });
   if (!ok) throw new Error(`cluster of ${n} did not converge within ${maxMs} ms (t=${c.nowMs})`);
   return names;
 }
@@ -59,4 +59,3 @@ export function summary(c: GossipCluster): string {
   return `seed=${c.seed} t=${c.nowMs}ms live=${c.liveNodeCount} events=${c.log.total} digest=${c.log.digest()}`;
 }
 
-export type Ctx = ExecutionContext<unknown>;

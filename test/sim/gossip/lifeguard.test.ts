@@ -14,7 +14,7 @@ const simTest = makeSimTest<ExecutionContext>(test);
  */
 simTest('a paused member and a slow member do not get healthy members declared dead', [31, 32], (t, seed) => {
   const n = 32;
-  const c = cluster(seed, { roundTrip: false });
+  const c = cluster(seed);
   const names = formCluster(c, n);
   const paused = names[5];
   const slow = names[9];

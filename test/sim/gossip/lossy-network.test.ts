@@ -13,7 +13,7 @@ const simTest = makeSimTest<ExecutionContext>(test);
  */
 simTest('10% packet loss for 10 minutes declares no alive member dead', [21, 22], (t, seed) => {
   const n = 64;
-  const c = cluster(seed, { roundTrip: false });
+  const c = cluster(seed);
   formCluster(c, n);
   const failed = collect(c, (e) => e.type === 'member-failed');
   const suspected = collect(c, (e) => e.type === 'member-suspect');

@@ -21,3 +21,12 @@ simTest('raft keeps its guarantees under random faults', Array.from({ length: 20
   t.true(r.opsOk > 50, `only ${r.opsOk} operations succeeded`);
   t.not(r.linearizability, 'illegal');
 });
+
+simTest('a 3-server raft keeps its guarantees under random faults', [101, 102, 103, 104, 105], (t, seed) => {
+  const r = runRaftSim({ seed, nodes: 3 });
+  const { explanation, failures, ...summary } = r;
+  t.log(JSON.stringify(summary));
+  if (explanation !== undefined) t.log(explanation);
+  t.deepEqual(failures, []);
+  t.not(r.linearizability, 'illegal');
+});

@@ -7,6 +7,7 @@ import { kvWorkloadDefaults, SimKvClient } from '../../../src/sim/raft-clients.j
 import { RaftCluster } from '../../../src/sim/raft-cluster.js';
 import { RaftFaultKind } from '../../../src/sim/raft-faults.js';
 import { nodeNames, runRaftSim } from '../../../src/sim/raft-run.js';
+import { ConfChangeType } from '../../../src/raft/types.js';
 
 const simTest = makeSimTest<ExecutionContext>(test);
 const ids = nodeNames(5);
@@ -137,4 +138,52 @@ test('a seed replays exactly', (t) => {
   const b = strip(runRaftSim({ seed: 81, durationMs: 3_000 }));
   t.deepEqual(a, b);
   t.true(a.ops > 100 && Object.keys(a.faults).length >= 3, JSON.stringify(a));
+});
+
+const leaseFaults = [RaftFaultKind.IsolateLeader, RaftFaultKind.SlowFollower, RaftFaultKind.Delay, RaftFaultKind.CrashLeader];
+
+simTest('lease-based reads stay linearizable when clocks tick at the same rate', [91, 92], (t, seed) => {
+  const r = runRaftSim({ seed, durationMs: 4_000, faultMeanGapMs: 200, faultKinds: leaseFaults, cluster: { raft: { readOnlyOption: 'lease-based' } } });
+  t.deepEqual(r.failures, []);
+});
+
+test('lease-based reads are not linearizable across a paused leader (the known lease hazard)', (t) => {
+  // A paused leader's ticks are held, so after resuming it trusts a lease that ran out long ago.
+  let caught = false;
+  for (const seed of [1, 2, 4]) {
+    const r = runRaftSim({
+      seed,
+      durationMs: 6_000,
+      faultMeanGapMs: 200,
+      faultKinds: [RaftFaultKind.Pause, ...leaseFaults],
+      cluster: { raft: { readOnlyOption: 'lease-based' } },
+    });
+    if (r.linearizability === 'illegal') {
+      caught = true;
+      break;
+    }
+  }
+  t.true(caught, 'the checker must see stale lease reads');
+});
+
+simTest('a removed server re-added as a learner after the last compaction catches up', [111, 112], (t, seed) => {
+  // The leader's newest snapshot predates the AddLearner entry, so that snapshot's
+  // membership does not list the learner: the leader must still get it across.
+  const c = newCluster(seed, { host: { snapshotEveryEntries: 20 } });
+  t.true(c.scheduler.runUntilCondition(() => c.leader() !== undefined, 2_000));
+  c.scheduler.runFor(300); // the leader's no-op commits: membership changes are allowed from then on
+  const leader = c.leader()!;
+  const victim = ids.find((id) => id !== leader.id)!;
+  leader.act((n) => n.proposeConfChange({ type: ConfChangeType.RemoveNode, node: victim }));
+  t.true(c.scheduler.runUntilCondition(() => !leader.status().voters.includes(victim), 1_000), 'removed');
+  const history = new History<KvInput, KvOutput>();
+  const clients = [1, 2].map((i) => new SimKvClient(`c${i}`, c, history, c.rng.fork(), kvWorkloadDefaults));
+  for (const client of clients) client.start(c.nowMs + 1_000);
+  c.scheduler.runFor(1_000);
+  t.true(c.scheduler.runUntilCondition(() => clients.every((x) => x.idle), 3_000));
+  t.true(leader.snapshotIndex > c.host(victim)!.appliedIndex, 'the leader compacted past the removed server');
+  leader.act((n) => n.proposeConfChange({ type: ConfChangeType.AddLearner, node: victim }));
+  t.true(c.scheduler.runUntilCondition(() => leader.status().learners.includes(victim), 1_000), 'added as learner');
+  t.true(awaitConvergence(c, 5_000), `learner stuck: ${JSON.stringify(leader.status().progress[victim])}`);
+  t.deepEqual(checkConvergence(c), []);
 });

@@ -49,14 +49,23 @@ test('§6.4 ReadIndex on a follower is forwarded to the leader and answered to t
   t.deepEqual(c.readStates.get('a'), []);
 });
 
-test('lease-based ReadIndex answers from the leader lease without a heartbeat round', (t) => {
+test('lease-based ReadIndex answers within the leader lease without a heartbeat round, and not after it expires', (t) => {
   const c = new Cluster({ voters: ['a', 'b', 'c'], config: { readOnlyOption: 'lease-based' }, seed: 24 });
   c.node('a').campaign();
   c.stabilize();
+  c.tickAll(2); // heartbeat acks establish the lease
   c.filter = () => false;
   c.node('a').readIndex(bytes('lr'));
   c.stabilize();
   t.deepEqual(c.readStates.get('a')!.map((r) => text(r.context)), ['lr']);
+  t.is(c.sent.filter((m) => m.type === MessageType.Heartbeat && text(m.context) === 'lr').length, 0);
+  c.tickAll(9); // followers may vote for someone else from 10 ticks after their last heartbeat
+  c.node('a').readIndex(bytes('late'));
+  c.stabilize();
+  t.deepEqual(c.readStates.get('a')!.map((r) => text(r.context)), ['lr'], 'lease expired: falls back to a heartbeat round');
+  c.heal();
+  c.tickAll(1);
+  t.deepEqual(c.readStates.get('a')!.map((r) => text(r.context)), ['lr', 'late']);
 });
 
 test('ReadIndex on a node without a leader is refused', (t) => {

@@ -202,7 +202,7 @@ test('property: a read of a value never written is always caught', (t) => {
 });
 
 test('perf: 10 keys, 8 clients, ~2,000 operations check in seconds', (t) => {
-  const ops = registerHistory(new SeededRng(20261127), { clients: 8, keys: 10, opsPerClient: 250, maxDurationMs: 40, infoProbability: 0.02 });
+  const ops = registerHistory(new SeededRng(20261127), { clients: 8, keys: 10, opsPerClient: 250, maxDurationMs: 200, infoProbability: 0.05 });
   t.true(ops.length >= 1_900);
   const r = checkLinearizable(kvModel, ops, { timeoutMs: 20_000 });
   t.is(r.result, 'ok');

@@ -1,0 +1,241 @@
+/**
+ * Snapshot encoding of the config store's replicated state: capacity,
+ * applied index, revisions, live keys, leases (without the leader's soft
+ * deadlines), dedup sessions in eviction order, and the history kept since
+ * compaction (so watches can resume after a restore).
+ *
+ * Layout: "SHCS" | u8 format version | u32 CRC-32 of the body | body, where
+ * the body is frames of u32 length + UTF-8 JSON: one header, then one frame
+ * per key, lease, session and history record (no single giant string).
+ * Decoding checks the checksum, every frame, every field and the cross-field
+ * invariants before anything is built: corrupt bytes give
+ * ERR_CORRUPT_SNAPSHOT and never a half-built store.
+ */
+import { Buffer } from 'node:buffer';
+import { crc32 } from 'node:zlib';
+import { ErrorCode, ShoalError } from '../../util/errors.js';
+import type { Session } from './dedup.js';
+import { arr, bool, JsonReadFail, obj, oneOf, str, uint, type JsonObject } from './json-read.js';
+import { compareKeys } from './keys.js';
+import { snapshotLimits, storeLimits, type StoreCapacity } from './limits.js';
+import type { ApplyResult, KeyValue, RevisionRecord, StoreEvent } from './types.js';
+import { validateKey } from './validate.js';
+
+export interface LeaseRecord {
+  readonly id: number;
+  readonly ttlMs: number;
+  readonly keepAlives: number;
+}
+
+export interface StoreState {
+  readonly capacity: Readonly<StoreCapacity>;
+  readonly appliedIndex: number;
+  readonly revision: number;
+  readonly compactedRevision: number;
+  /** In key order. */
+  readonly kvs: readonly KeyValue[];
+  /** In id order. */
+  readonly leases: readonly LeaseRecord[];
+  /** Least recently used first. */
+  readonly sessions: readonly Session[];
+  /** Oldest first, contiguous. */
+  readonly history: readonly RevisionRecord[];
+}
+
+const magic = [0x53, 0x48, 0x43, 0x53]; // "SHCS"
+const formatVersion = 1;
+const preambleBytes = 4 + 1 + 4;
+const frameHeaderBytes = 4;
+const textEncoder = new TextEncoder();
+
+/** JSON with bytes as {"$b": base64}. */
+function bytesReplacer(_key: string, value: unknown): unknown {
+  return value instanceof Uint8Array ? { $b: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') } : value;
+}
+
+function bytesReviver(_key: string, value: unknown): unknown {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const b = (value as Record<string, unknown>).$b;
+    if (typeof b === 'string' && Object.keys(value).length === 1) {
+      const buf = Buffer.from(b, 'base64');
+      if (buf.toString('base64') !== b) throw new JsonReadFail('bad base64');
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+  }
+  return value;
+}
+
+export function encodeSnapshot(state: StoreState): Uint8Array {
+  const frames: Uint8Array[] = [];
+  const add = (item: unknown): void => {
+    frames.push(textEncoder.encode(JSON.stringify(item, bytesReplacer)));
+  };
+  add({
+    capacity: state.capacity,
+    appliedIndex: state.appliedIndex,
+    revision: state.revision,
+    compactedRevision: state.compactedRevision,
+    kvs: state.kvs.length,
+    leases: state.leases.length,
+    sessions: state.sessions.length,
+    history: state.history.length,
+  });
+  for (const kv of state.kvs) add(kv);
+  for (const l of state.leases) add(l);
+  for (const s of state.sessions) add(s);
+  for (const r of state.history) add(r);
+  let bodyBytes = 0;
+  for (const f of frames) bodyBytes += frameHeaderBytes + f.length;
+  const out = new Uint8Array(preambleBytes + bodyBytes);
+  const view = new DataView(out.buffer);
+  out.set(magic, 0);
+  out[4] = formatVersion;
+  let at = preambleBytes;
+  for (const f of frames) {
+    view.setUint32(at, f.length);
+    out.set(f, at + frameHeaderBytes);
+    at += frameHeaderBytes + f.length;
+  }
+  view.setUint32(5, crc32(out.subarray(preambleBytes)));
+  return out;
+}
+
+export type SnapshotDecodeResult = { readonly ok: true; readonly state: StoreState } | { readonly ok: false; readonly error: ShoalError };
+
+/** Never throws. */
+export function decodeSnapshot(bytes: Uint8Array): SnapshotDecodeResult {
+  try {
+    return { ok: true, state: readSnapshot(bytes) };
+  } catch (e) {
+    const why = e instanceof JsonReadFail ? e.message : 'malformed';
+    return { ok: false, error: new ShoalError(ErrorCode.CorruptSnapshot, `config store snapshot: ${why}`, { cause: e }) };
+  }
+}
+
+function readSnapshot(bytes: Uint8Array): StoreState {
+  const fail = (m: string): never => {
+    throw new JsonReadFail(m);
+  };
+  if (bytes.length > snapshotLimits.snapshotBytesMax) fail(`${bytes.length} bytes, at most ${snapshotLimits.snapshotBytesMax}`);
+  if (bytes.length < preambleBytes || magic.some((b, i) => bytes[i] !== b)) fail('not a config store snapshot');
+  if (bytes[4] !== formatVersion) fail(`unknown format version ${bytes[4]}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(5) !== crc32(bytes.subarray(preambleBytes))) fail('checksum mismatch');
+  let at = preambleBytes;
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  const next = (what: string): JsonObject => {
+    if (at + frameHeaderBytes > bytes.length) fail(`truncated before ${what}`);
+    const len = view.getUint32(at);
+    if (at + frameHeaderBytes + len > bytes.length) fail(`truncated ${what}`);
+    const text = utf8.decode(bytes.subarray(at + frameHeaderBytes, at + frameHeaderBytes + len));
+    at += frameHeaderBytes + len;
+    return obj(JSON.parse(text, bytesReviver), what);
+  };
+  const h = next('header');
+  const c = obj(h.capacity, 'capacity');
+  const capacity: StoreCapacity = {
+    keysMax: positive(c, 'keysMax'),
+    dataBytesMax: positive(c, 'dataBytesMax'),
+    leasesMax: positive(c, 'leasesMax'),
+    historyRevisionsMax: positive(c, 'historyRevisionsMax'),
+    sessionsMax: positive(c, 'sessionsMax'),
+  };
+  const revision = uint(h, 'revision');
+  const compactedRevision = uint(h, 'compactedRevision');
+  if (compactedRevision > revision) fail('compacted revision above the current one');
+  const count = (field: string, max: number): number => {
+    const n = uint(h, field);
+    if (n > max) fail(`${n} ${field}, at most ${max}`);
+    return n;
+  };
+  const kvCount = count('kvs', capacity.keysMax);
+  const leaseCount = count('leases', capacity.leasesMax);
+  const sessionCount = count('sessions', capacity.sessionsMax);
+  const historyCount = count('history', capacity.historyRevisionsMax);
+
+  const kvs: KeyValue[] = [];
+  for (let i = 0; i < kvCount; i++) {
+    const kv = readKv(next('kv'), revision);
+    if (kvs.length > 0 && compareKeys(kvs[kvs.length - 1].key, kv.key) >= 0) fail('keys out of order');
+    kvs.push(kv);
+  }
+  const leases: LeaseRecord[] = [];
+  for (let i = 0; i < leaseCount; i++) {
+    const l = next('lease');
+    const lease = { id: uint(l, 'id'), ttlMs: uint(l, 'ttlMs'), keepAlives: uint(l, 'keepAlives') };
+    if (lease.id === 0 || (leases.length > 0 && leases[leases.length - 1].id >= lease.id)) fail('lease ids out of order');
+    leases.push(lease);
+  }
+  const leaseIds = new Set(leases.map((l) => l.id));
+  for (const kv of kvs) if (kv.lease !== 0 && !leaseIds.has(kv.lease)) fail(`key ${kv.key} on unknown lease ${kv.lease}`);
+  const sessions: Session[] = [];
+  const clients = new Set<string>();
+  for (let i = 0; i < sessionCount; i++) {
+    const s = next('session');
+    const client = str(s, 'client', storeLimits.clientIdBytesMax);
+    if (clients.has(client)) fail(`session of ${client} twice`);
+    clients.add(client);
+    const r = obj(s.lastResult, 'lastResult');
+    bool(r, 'ok');
+    uint(r, 'revision');
+    sessions.push({ client, lastSeq: uint(s, 'lastSeq'), lastResult: r as unknown as ApplyResult });
+  }
+  const history: RevisionRecord[] = [];
+  for (let i = 0; i < historyCount; i++) {
+    const r = next('history');
+    const rev = uint(r, 'revision');
+    const expected = i === 0 ? Math.max(compactedRevision, 1) : history[i - 1].revision + 1;
+    if (rev !== expected) fail(`history revision ${rev}, expected ${expected}`);
+    const events = arr(r.events, 'events', capacity.keysMax + 1).map((e) => readEvent(obj(e, 'event'), rev));
+    if (events.length === 0) fail(`history revision ${rev} has no events`);
+    history.push({ revision: rev, events });
+  }
+  const last = history.length === 0 ? 0 : history[history.length - 1].revision;
+  if (revision > 0 && last !== revision) fail(`history ends at ${last}, the store is at ${revision}`);
+  if (at !== bytes.length) fail('trailing bytes');
+  return { capacity, appliedIndex: uint(h, 'appliedIndex'), revision, compactedRevision, kvs, leases, sessions, history };
+}
+
+function positive(o: JsonObject, field: string): number {
+  const n = uint(o, field);
+  if (n === 0) throw new JsonReadFail(`${field} is 0`);
+  return n;
+}
+
+function value(o: JsonObject): Uint8Array {
+  const v = o.value;
+  if (!(v instanceof Uint8Array) || v.length > storeLimits.valueBytesMax) throw new JsonReadFail('bad value');
+  return v;
+}
+
+function readKv(o: JsonObject, revision: number): KeyValue {
+  const kv: KeyValue = {
+    key: str(o, 'key', storeLimits.keyBytesMax),
+    value: value(o),
+    createRevision: uint(o, 'createRevision'),
+    modRevision: uint(o, 'modRevision'),
+    version: uint(o, 'version'),
+    lease: uint(o, 'lease'),
+  };
+  if (validateKey(kv.key) !== undefined) throw new JsonReadFail('invalid key');
+  if (kv.version < 1 || kv.createRevision < 1 || kv.createRevision > kv.modRevision || kv.modRevision > revision) {
+    throw new JsonReadFail(`key ${kv.key}: inconsistent revisions`);
+  }
+  return kv;
+}
+
+function readEvent(o: JsonObject, revision: number): StoreEvent {
+  const type = oneOf(o, 'type', ['put', 'delete'] as const);
+  const kvObj = obj(o.kv, 'kv');
+  const prevKv = o.prevKv === undefined ? undefined : readKv(obj(o.prevKv, 'prevKv'), revision - 1);
+  if (type === 'put') {
+    const kv = readKv(kvObj, revision);
+    if (kv.modRevision !== revision) throw new JsonReadFail('event revision mismatch');
+    return { type, kv, prevKv };
+  }
+  const key = str(kvObj, 'key', storeLimits.keyBytesMax);
+  if (validateKey(key) !== undefined || uint(kvObj, 'modRevision') !== revision || prevKv === undefined) {
+    throw new JsonReadFail('bad delete event');
+  }
+  return { type, kv: { key, value: new Uint8Array(0), createRevision: 0, modRevision: revision, version: 0, lease: 0 }, prevKv };
+}
