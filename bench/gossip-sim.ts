@@ -12,7 +12,8 @@
  * Per (n, loss): the cluster is pre-seeded (GossipCluster.preseed: every core
  * starts knowing every member, no join storm) and warmed up until converged and
  * queues are drained; then the loss is switched on and
- *  - steady state: traffic over a window -> msgs and bytes per member per second;
+ *  - steady state: traffic over a window (a whole number of scaled push-pull
+ *    periods, at least --window-sec) -> msgs and bytes per member per second;
  *  - fp: false positives (a live member declared dead by at least one member,
  *    counted once per episode) over fp-minutes of virtual time, per member-hour;
  *  - join: a new member joins one random member; time until every member sees it alive;
@@ -20,6 +21,8 @@
  */
 import { Command } from 'commander';
 import { GossipCluster } from '../src/sim/gossip-cluster.js';
+import { presets } from '../src/gossip/config.js';
+import { pushPullScaleMs } from '../src/gossip/pushpull.js';
 
 interface Options {
   n: string;
@@ -69,7 +72,11 @@ for (const n of list(opts.n)) {
     // Steady state traffic and false positives.
     if (wants('traffic') || wants('fp')) {
       const fpMinutes = opts.fpMinutes !== undefined ? Number(opts.fpMinutes) : n <= 1000 ? 10 : 2;
-      const windowMs = Math.max(Number(opts.windowSec) * 1000, wants('fp') ? fpMinutes * 60_000 : 0);
+      // A whole number of push-pull periods (scaled with n), so every member's
+      // full-state sync falls into the window exactly as often as in the long run.
+      const pushPullMs = pushPullScaleMs(presets.lan('x', '10.0.0.1:1').pushPullIntervalMs, n);
+      const wantedMs = Math.max(Number(opts.windowSec) * 1000, wants('fp') ? fpMinutes * 60_000 : 0);
+      const windowMs = Math.ceil(wantedMs / pushPullMs) * pushPullMs;
       let episodes = 0;
       let declarations = 0;
       const falselyDead = new Set<string>();
@@ -83,13 +90,20 @@ for (const n of list(opts.n)) {
         } else if (falselyDead.has(e.subject) && c.countSeeing(e.subject, 'dead') === 0) falselyDead.delete(e.subject);
       });
       const msgs0 = c.traffic.msgsSent;
-      const bytes0 = c.traffic.bytesSent;
+      const packetBytes0 = c.traffic.packetBytesSent;
+      const frameBytes0 = c.traffic.frameBytesSent;
       const t0 = performance.now();
       c.runFor(windowMs);
       off();
       const sec = windowMs / 1000;
       row.msgsPerMemberPerSec = round((c.traffic.msgsSent - msgs0) / n / sec, 2);
-      row.bytesPerMemberPerSec = round((c.traffic.bytesSent - bytes0) / n / sec, 0);
+      const packetBytes = c.traffic.packetBytesSent - packetBytes0;
+      const frameBytes = c.traffic.frameBytesSent - frameBytes0;
+      row.bytesPerMemberPerSec = round((packetBytes + frameBytes) / n / sec, 0);
+      // Split: UDP (probes and gossip) vs TCP (push-pull, whose state grows with n).
+      row.packetBytesPerMemberPerSec = round(packetBytes / n / sec, 0);
+      row.streamBytesPerMemberPerSec = round(frameBytes / n / sec, 0);
+      row.pushPullIntervalMs = pushPullMs;
       row.falsePositivesPerMemberHour = wants('fp') ? round(episodes / n / (windowMs / 3_600_000), 4) : null;
       row.falseDeadDeclarations = declarations;
       row.steadyWindowSec = sec;

@@ -18,6 +18,8 @@ export interface LocalRaftClusterOptions {
   size: number;
   /** The compiled raft-kv-main.js to run with `node`. */
   mainPath: string;
+  /** Flags for node itself, before the script (e.g. ['--cpu-prof']). */
+  nodeFlags?: string[];
   /** Extra arguments for every node (e.g. ['--tick-ms', '10']). */
   nodeArgs?: string[];
   /** Parent of the data directories; a fresh temporary directory by default (removed on close). */
@@ -116,6 +118,7 @@ export class LocalRaftCluster {
     if (this.procs.has(id)) return;
     const peers = [...this.raftAddrs].map(([pid, a]) => `${pid}=${formatHostPort(a)}`).join(',');
     const args = [
+      ...(this.options.nodeFlags ?? []),
       this.options.mainPath,
       '--id',
       id,

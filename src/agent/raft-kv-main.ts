@@ -102,7 +102,7 @@ async function main(): Promise<void> {
       .close()
       .then(() => serverClosed)
       .then(() => {
-        log(`${values.id} closed`);
+        log(`${values.id} closed${shell.leadershipHandOffs > 0 ? ' (leadership handed off)' : ''}`);
         process.exit(0);
       });
   };

@@ -60,6 +60,7 @@ class HttpError extends Error {
 
 export class RaftKvServer {
   private readonly bootId = randomBytes(6).toString('hex');
+  private closing = false;
   private requestCounter = 0;
 
   private constructor(
@@ -88,10 +89,20 @@ export class RaftKvServer {
     });
   }
 
-  /** Stop accepting, close idle keep-alive connections, wait for in-flight requests. */
-  close(): Promise<void> {
+  /**
+   * Stop accepting, close idle keep-alive connections, answer in-flight
+   * requests with `connection: close`; connections still open after graceMs
+   * are cut.
+   */
+  close(graceMs = 1000): Promise<void> {
+    this.closing = true;
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
+      const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
+      timer.unref();
+      this.server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
       this.server.closeIdleConnections();
     });
   }
@@ -102,8 +113,14 @@ export class RaftKvServer {
       if (!res.writableFinished) controller.abort();
     });
     this.route(req, controller.signal).then(
-      ([status, body]) => send(res, status, body),
-      (e: unknown) => sendError(res, e),
+      ([status, body]) => {
+        if (this.closing) res.setHeader('connection', 'close');
+        send(res, status, body);
+      },
+      (e: unknown) => {
+        if (this.closing) res.setHeader('connection', 'close');
+        sendError(res, e);
+      },
     );
   }
 

@@ -74,6 +74,11 @@ export class RaftShell {
   private loopScheduled = false;
   private loop: Promise<void> | undefined = undefined;
   private stopped = false;
+  private closing: Promise<void> | undefined = undefined;
+  /** Called when this node stops being the leader (leadership hand-off on close). */
+  private leaderChanged: (() => void) | undefined = undefined;
+  /** Shutdowns that handed leadership to another voter. */
+  leadershipHandOffs = 0;
   private links!: PeerLinks<Message>;
   messagesDroppedMisaddressed = 0;
   /** The newest hard state the core reported, and the newest one written to storage. */
@@ -147,9 +152,14 @@ export class RaftShell {
   propose(cmd: KvCommand, signal?: AbortSignal): Promise<ProposeResult> {
     if (this.stopped) return Promise.reject(new ShoalError(ErrorCode.NotRunning, 'raft shell is stopped'));
     const key = proposalKey(cmd.id);
+    let data: Uint8Array;
+    try {
+      data = encodeKvCommand(cmd);
+    } catch (e) {
+      return Promise.reject(e instanceof ShoalError ? e : new ShoalError(ErrorCode.InvalidArgument, `bad command: ${String(e)}`));
+    }
     const p = this.proposals.add(key, Date.now(), signal);
     if (this.proposals.has(key)) {
-      const data = encodeKvCommand(cmd);
       this.submit(key, () => {
         if (this.proposals.has(key)) this.node.propose(data, utf8.encode(key));
       });
@@ -171,11 +181,22 @@ export class RaftShell {
     return p;
   }
 
-  /** Give a request to Raft now, or once a leader is known (bounded wait; see raft-leader-wait.ts). */
+  /** Give a request to Raft now, or once a leader is reachable (bounded wait; see raft-leader-wait.ts). */
   private submit(key: string, run: () => void): void {
-    if (this.leader === '' && this.leaderWait.add(key, Date.now(), run)) return;
+    if (!this.leaderReachable() && this.leaderWait.add(key, Date.now(), run)) return;
     run();
     this.kick();
+  }
+
+  /**
+   * A leader is known and, if it is a peer, our link to it is up. A request
+   * forwarded over a broken link would be lost and only time out; while the
+   * leader's process is gone (its connection closed) requests wait for the
+   * next leader instead.
+   */
+  private leaderReachable(): boolean {
+    if (this.leader === '') return false;
+    return this.leader === this.id || this.links.peerState(this.leader) === 'connected';
   }
 
   transferLeadership(to: NodeId): void {
@@ -215,8 +236,14 @@ export class RaftShell {
     return this.storage.metrics();
   }
 
-  async close(): Promise<void> {
-    if (this.stopped) return;
+  /** Stop ticking, fail waiting requests (outcome unknown), finish the Ready in progress, close links and storage. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    if (!this.stopped) await this.handOffLeadership();
     this.halt(new ShoalError(ErrorCode.NotRunning, 'raft shell is stopping'));
     await this.loop?.catch(() => undefined);
     await this.links.close();
@@ -226,6 +253,42 @@ export class RaftShell {
       await this.storage.save({ hardState: hs, entries: [] }).catch(() => undefined);
     }
     await this.storage.close();
+  }
+
+  /**
+   * A leader that is shutting down hands leadership to its most caught-up
+   * connected voter first (as etcd does), so the cluster does not wait out an
+   * election timeout. Bounded by one election timeout (the core aborts a
+   * transfer that takes longer); requests arriving meanwhile are dropped by
+   * the core and fail as not applied.
+   */
+  private async handOffLeadership(): Promise<void> {
+    const s = this.node.status();
+    if (s.role !== 'leader') return;
+    let target = '';
+    let bestMatch = -1;
+    for (const id of s.voters) {
+      const pr = s.progress[id];
+      if (id === this.id || pr === undefined || this.links.peerState(id) !== 'connected') continue;
+      if (pr.match > bestMatch) {
+        bestMatch = pr.match;
+        target = id;
+      }
+    }
+    if (target === '') return;
+    const changed = new Promise<void>((resolve) => {
+      this.leaderChanged = resolve;
+    });
+    this.node.transferLeadership(target);
+    this.kick();
+    const waitMs = this.options.electionTicks * this.options.tickMs;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([changed, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
+    this.leaderChanged = undefined;
+    this.leadershipHandOffs += this.leader !== this.id ? 1 : 0;
+    // Let the Ready that told the new leader (TimeoutNow, heartbeats) reach the wire.
+    await this.loop?.catch(() => undefined);
   }
 
   private halt(error: ShoalError): void {
@@ -249,6 +312,7 @@ export class RaftShell {
   private onTick(): void {
     this.node.tick();
     const now = Date.now();
+    if (this.leaderWait.size > 0 && this.leaderReachable()) this.leaderWait.flush();
     this.leaderWait.expire(now, (key) => {
       const error = new ShoalError(ErrorCode.NotLeader, `no leader known to ${this.id} within ${this.options.leaderWaitMs} ms`, {
         details: { leader: '', outcome: 'not-applied' },
@@ -318,7 +382,8 @@ export class RaftShell {
     this.node.advance(rd);
     if (rd.softState !== undefined) {
       this.leader = rd.softState.leader;
-      if (this.leader !== '') this.leaderWait.flush();
+      if (this.leaderReachable()) this.leaderWait.flush();
+      if (this.leader !== this.id) this.leaderChanged?.();
     }
     this.serveReads();
     this.profile.handled(rd.messages.length, rd.committedEntries.length, t2 - t1, performance.now() - t2);
@@ -330,7 +395,8 @@ export class RaftShell {
    * before anything is sent. A hard state that only advances `commit` is not
    * worth an fsync of its own: the commit index is volatile state in Raft (a
    * restarted node relearns it from the leader; replaying from an older commit
-   * is safe), so it rides along with the next write.
+   * is safe), so it rides along with the next write. etcd does the same
+   * (raft.MustSync: only entries, term or vote need a sync).
    */
   private mustPersist(rd: Ready): boolean {
     if (rd.entries.length > 0 || rd.snapshot !== undefined) return true;

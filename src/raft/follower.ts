@@ -7,7 +7,7 @@ import { ErrorCode } from '../util/errors.js';
 import { VoteResult } from './quorum.js';
 import type { Raft } from './raft.js';
 import { MessageType, RaftRole, type Message } from './types.js';
-import { voteResponseType } from './message.js';
+import { hup, poll, wonElection } from './election.js';
 
 export function stepFollower(r: Raft, m: Message): void {
   switch (m.type) {
@@ -39,11 +39,11 @@ export function stepFollower(r: Raft, m: Message): void {
       return;
     case MessageType.TimeoutNow:
       // The leader asks us to take over: campaign now, skipping PreVote and stickiness.
-      r.hup(true);
+      hup(r, true);
       return;
     case MessageType.ReadIndexResp:
       if (m.reject) r.reportDrop(r.id, m.context, ErrorCode.Unavailable, 'read');
-      else r.readStates.push({ index: m.index, context: m.context });
+      else r.pushReadState({ index: m.index, context: m.context });
       return;
     default:
       r.counters.messagesDroppedUnexpected++;
@@ -66,33 +66,14 @@ export function stepCandidate(r: Raft, m: Message): void {
       handleSnapshot(r, m);
       return;
     case myVoteResp: {
-      const result = r.poll(m.from, !m.reject);
-      if (result === VoteResult.Won) r.wonElection();
+      const result = poll(r, m.from, !m.reject);
+      if (result === VoteResult.Won) wonElection(r);
       else if (result === VoteResult.Lost) r.becomeFollower(r.term, '');
       return;
     }
     default:
       // Proposals and reads without a leader, late responses, TimeoutNow: nothing to do.
       r.counters.messagesDroppedUnexpected++;
-  }
-}
-
-/** §5.2, §5.4.1: grant a vote at most once per term, and only to an up-to-date log. */
-export function handleVoteRequest(r: Raft, m: Message): void {
-  const resp = voteResponseType(m.type);
-  const canVote =
-    r.vote === m.from ||
-    (r.vote === '' && r.lead === '') ||
-    // A pre-vote for a future term does not bind us.
-    (m.type === MessageType.PreVote && m.term > r.term);
-  if (canVote && r.log.isUpToDate(m.index, m.logTerm)) {
-    r.send({ type: resp, to: m.from, term: m.term });
-    if (m.type === MessageType.Vote) {
-      r.electionElapsed = 0;
-      r.vote = m.from;
-    }
-  } else {
-    r.send({ type: resp, to: m.from, term: r.term, reject: true });
   }
 }
 
@@ -114,6 +95,10 @@ export function handleAppend(r: Raft, m: Message): void {
     return;
   }
   const lastNew = r.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+  if (lastNew === 'conflicts-with-committed') {
+    r.counters.messagesDroppedUnexpected++;
+    return;
+  }
   if (lastNew !== undefined) {
     r.send({ type: MessageType.AppResp, to: m.from, index: lastNew });
     return;
@@ -137,7 +122,7 @@ export function handleSnapshot(r: Raft, m: Message): void {
   if (s.meta.index <= r.log.committed) {
     // Already past it: tell the leader where we are so it resumes App.
     r.assembler.reset();
-    r.send({ type: MessageType.AppResp, to: m.from, index: r.log.committed });
+    r.send({ type: MessageType.SnapResp, to: m.from, index: s.meta.index, commit: r.log.committed });
     return;
   }
   const res = r.assembler.receive(m.from, s.meta, s.offset, s.data, s.done);
@@ -147,7 +132,8 @@ export function handleSnapshot(r: Raft, m: Message): void {
     r.counters.snapshotChunksRejected++;
     r.send({ type: MessageType.SnapResp, to: m.from, index: s.meta.index, reject: true, rejectHint: res.expectedOffset });
   } else {
-    const installed = r.restore(res.snapshot);
-    r.send({ type: MessageType.AppResp, to: m.from, index: installed ? r.log.lastIndex() : r.log.committed });
+    // Installed, or not needed (we already hold it): either way our log matches the leader's up to commit.
+    r.restore(res.snapshot);
+    r.send({ type: MessageType.SnapResp, to: m.from, index: s.meta.index, commit: r.log.committed });
   }
 }

@@ -140,12 +140,17 @@ function serveReadIndex(r: Raft, from: NodeId, context: Uint8Array): void {
 }
 
 function dropRead(r: Raft, from: NodeId, context: Uint8Array): void {
-  r.reportDrop(from, context, ErrorCode.Unavailable, 'read');
+  refuseRead(r, from, context, ErrorCode.Unavailable);
+}
+
+/** Tells the reader (this node's client via Ready, or the forwarding follower) that its read failed. */
+export function refuseRead(r: Raft, from: NodeId, context: Uint8Array, code: ErrorCode): void {
+  r.reportDrop(from, context, code, 'read');
   if (from !== r.id) r.send({ type: MessageType.ReadIndexResp, to: from, reject: true, context });
 }
 
 function respondRead(r: Raft, req: ReadIndexRequest): void {
-  if (req.from === r.id) r.readStates.push({ index: req.index, context: req.context });
+  if (req.from === r.id) r.pushReadState({ index: req.index, context: req.context });
   else r.send({ type: MessageType.ReadIndexResp, to: req.from, index: req.index, context: req.context });
 }
 
@@ -246,6 +251,16 @@ function handleSnapshotResponse(r: Raft, m: Message): void {
   }
   pr.recentActive = true;
   ss.stalledHeartbeats = 0;
+  if (!m.reject && m.commit > 0) {
+    // The install is done: the follower's log matches ours up to its commit (>= the snapshot index).
+    if (m.commit < pr.pendingSnapshot) {
+      r.counters.messagesDroppedUnexpected++;
+      return;
+    }
+    pr.maybeUpdate(m.commit);
+    finishSnapshot(r, m.from);
+    return;
+  }
   if (m.reject) {
     // rejectHint is what the follower holds (0 after a restart).
     r.counters.snapshotChunksRejected++;

@@ -119,13 +119,15 @@ export class RaftLog {
 
   /**
    * Follower side of App: if our log matches (prevIndex, prevTerm), append the
-   * new part of `ents` and advance commit; returns the last new index, or
-   * undefined on a mismatch.
+   * new part of `ents` and advance commit; returns the last new index,
+   * undefined on a mismatch, or 'conflicts-with-committed' (refused).
    */
-  maybeAppend(prevIndex: number, prevTerm: number, leaderCommit: number, ents: readonly Entry[]): number | undefined {
+  maybeAppend(prevIndex: number, prevTerm: number, leaderCommit: number, ents: readonly Entry[]): number | undefined | 'conflicts-with-committed' {
     if (!this.matchTerm(prevIndex, prevTerm)) return undefined;
     const lastNew = prevIndex + ents.length;
     const conflict = this.findConflict(ents);
+    // Committed entries never change (Raft's core guarantee): only a corrupt or buggy peer can ask.
+    if (conflict !== 0 && conflict <= this.committed) return 'conflicts-with-committed';
     if (conflict !== 0) this.append(ents.slice(conflict - ents[0].index));
     this.commitTo(Math.min(leaderCommit, lastNew));
     return lastNew;

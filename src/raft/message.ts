@@ -56,7 +56,18 @@ export function isWellFormed(m: Message): boolean {
   if (!Array.isArray(m.entries) || !(m.context instanceof Uint8Array)) return false;
   for (let i = 0; i < m.entries.length; i++) {
     const e = m.entries[i];
+    if (typeof e !== 'object' || e === null) return false;
     if (!(e.data instanceof Uint8Array) || !Number.isSafeInteger(e.index) || !Number.isSafeInteger(e.term)) return false;
   }
-  return true;
+  return m.snapshot === undefined || snapshotChunkWellFormed(m.snapshot);
+}
+
+function snapshotChunkWellFormed(s: NonNullable<Message['snapshot']>): boolean {
+  if (typeof s !== 'object' || s === null || typeof s.meta !== 'object' || s.meta === null) return false;
+  const { meta } = s;
+  if (!Number.isSafeInteger(meta.index) || meta.index < 0 || !Number.isSafeInteger(meta.term) || meta.term < 0) return false;
+  if (!Number.isSafeInteger(s.offset) || s.offset < 0 || !(s.data instanceof Uint8Array) || typeof s.done !== 'boolean') return false;
+  const c = meta.conf;
+  if (typeof c !== 'object' || c === null || !Array.isArray(c.voters) || !Array.isArray(c.learners)) return false;
+  return c.voters.every((v) => typeof v === 'string') && c.learners.every((l) => typeof l === 'string');
 }

@@ -1,14 +1,37 @@
 /**
  * RaftNode: the shell's handle on the pure Raft core (etcd's RawNode).
  * tick / step / propose... change state; ready() says what to persist, send
- * and apply; advance(ready) says it was done. One Ready at a time: call
- * advance() before the next ready(). step() may be called in between.
+ * and apply; advance(ready) says it was done.
+ *
+ * Contract details beyond src/raft/types.ts:
+ *  - One Ready at a time: hasReady() is false while a Ready is outstanding and
+ *    ready() before advance() is an assertion failure. step()/tick()/propose()
+ *    may be called in between; their effects go into the next Ready.
+ *  - Bootstrap: a node whose storage is empty (term 0, no entries, no
+ *    snapshot) and whose init.conf has voters writes the membership as
+ *    committed ConfChange entries 1..n of term 1 in its first Ready (etcd's
+ *    Bootstrap), so members added later learn it from the log. Every founding
+ *    member must bootstrap with the same conf; a joining node starts with an
+ *    empty conf and is added by a conf change. The state machine must skip
+ *    ConfChange entries (or decode them with decodeConfChange).
+ *  - Membership changes take effect when APPLIED: in advance() for the
+ *    committed entries of that Ready. See raft.ts for the safety rules.
+ *  - Refusals never throw: proposals and reads this node cannot serve are
+ *    listed in Ready.droppedProposals with a code (ERR_NOT_LEADER naming the
+ *    known leader or '', ERR_PROPOSAL_DROPPED, ERR_CONF_CHANGE_IN_PROGRESS,
+ *    ERR_INVALID_ARGUMENT, ERR_UNAVAILABLE for reads). A proposal forwarded to
+ *    the leader and dropped there is only counted: the client must time out.
+ *  - ReadIndex contexts must be unique cluster-wide (e.g. prefix the node id).
+ *  - InstallSnapshot: SnapResp acknowledges each chunk (rejectHint = bytes
+ *    held; reject = out of order) and, with commit > 0, the install itself;
+ *    the leader keeps the follower in snapshot state until then.
  */
 import { assert } from '../util/assert.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import { encodeConfChange } from './conf-change.js';
 import type { RaftConfig } from './config.js';
+import { hup } from './election.js';
 import { emptyBytes } from './message.js';
 import { Raft } from './raft.js';
 import { proposeLocal, readIndexLocal, transferLocal } from './requests.js';
@@ -73,7 +96,7 @@ export class RaftNode {
   }
 
   campaign(): void {
-    this.r.hup(false);
+    hup(this.r, false);
   }
 
   private hardState(): HardState {

@@ -15,12 +15,12 @@
 import { assert } from '../util/assert.js';
 import { ErrorCode } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
-import { applyConfChange, decodeConfChange, encodeConfChange } from './conf-change.js';
 import type { RaftConfig } from './config.js';
-import { stepCandidate, stepFollower, handleVoteRequest } from './follower.js';
-import { leaderConfChanged, stepLeader, tickHeartbeat } from './leader.js';
-import { bcastAppend } from './replication.js';
+import { handleVoteRequest, tickElection } from './election.js';
+import { stepCandidate, stepFollower } from './follower.js';
+import { leaderConfChanged, refuseRead, stepLeader, tickHeartbeat } from './leader.js';
 import { RaftLog } from './log.js';
+import { Membership, bootstrapEntries } from './membership.js';
 import {
   bytesEqual,
   campaignTransferContext,
@@ -32,7 +32,6 @@ import {
   type MessageFields,
 } from './message.js';
 import { Progress } from './progress.js';
-import { VoteResult, voteResult } from './quorum.js';
 import { ReadOnly } from './read-only.js';
 import { SnapshotAssembler } from './snapshot-chunks.js';
 import { newRaftCounters, type RaftCounters } from './status.js';
@@ -40,7 +39,6 @@ import {
   EntryType,
   MessageType,
   RaftRole,
-  type ConfState,
   type Entry,
   type Message,
   type NodeId,
@@ -64,8 +62,6 @@ export const maxPendingMessages = 65_536;
 export const maxPendingDrops = 65_536;
 /** ReadIndex requests waiting for a heartbeat quorum, or for the leader's first commit of its term. */
 export const maxPendingReadIndex = 4096;
-/** Conf states remembered to build snapshot metadata at an older applied index. */
-const maxConfHistory = 1024;
 
 export class Raft {
   readonly id: NodeId;
@@ -78,11 +74,7 @@ export class Raft {
   role: RaftRole = RaftRole.Follower;
   readonly log: RaftLog;
 
-  voters: NodeId[] = [];
-  learners: NodeId[] = [];
-  /** Index of the last conf-change entry applied to voters/learners. */
-  confIndex = 0;
-  private confHistory: { index: number; conf: ConfState }[] = [];
+  readonly membership: Membership;
 
   progress = new Map<NodeId, Progress>();
   votes = new Map<NodeId, boolean>();
@@ -124,27 +116,22 @@ export class Raft {
     this.startupLeaseGuard = cfg.readOnlyOption === 'lease-based' && init.hardState.term > 0;
     const fresh = init.hardState.term === 0 && init.snapshot === undefined && init.entries.length === 0;
     if (fresh && init.conf.voters.length > 0) {
-      // Bootstrap (etcd's RawNode.Bootstrap): the initial membership becomes
-      // committed conf-change entries of term 1, so members added later learn it from the log.
-      this.log = new RaftLog(undefined, [], 0);
       const ents = bootstrapEntries(init.conf);
+      this.log = new RaftLog(undefined, [], 0);
       this.log.append(ents);
       this.log.commitTo(ents.length);
       this.term = 1;
-      this.confHistory.push({ index: 0, conf: { voters: [], learners: [] } });
+      this.membership = new Membership(0, { voters: [], learners: [] });
     } else {
       this.log = new RaftLog(init.snapshot?.meta, init.entries, init.hardState.commit);
       this.term = init.hardState.term;
       this.vote = init.hardState.vote;
-      const base = init.snapshot?.meta.conf ?? init.conf;
-      this.confHistory.push({ index: this.log.snapshotIndex, conf: base });
-      this.confIndex = this.log.snapshotIndex;
+      this.membership = new Membership(this.log.snapshotIndex, init.snapshot?.meta.conf ?? init.conf);
     }
-    this.setConf(this.confHistory[0].conf);
     // Committed conf changes are in force at once; their entries are still re-emitted for the state machine.
     for (let i = this.log.firstIndex(); i <= this.log.committed; i++) {
       const e = this.log.entryAt(i);
-      if (e !== undefined && e.type === EntryType.ConfChange) this.applyConfChangeEntry(e);
+      if (e !== undefined) this.membership.applyEntry(e);
     }
     this.becomeFollower(this.term, '');
   }
@@ -152,11 +139,14 @@ export class Raft {
   // ---- transitions ----
 
   becomeFollower(term: number, lead: NodeId | ''): void {
+    // Reads a stepping-down leader had not confirmed are refused, not forgotten.
+    const unansweredReads = this.role === RaftRole.Leader ? [...this.readOnly.drain(), ...this.pendingReadIndex] : [];
     this.reset(term);
     this.stepFn = stepFollower;
     this.tickFn = tickElection;
     this.lead = lead;
     this.role = RaftRole.Follower;
+    for (const read of unansweredReads) refuseRead(this, read.from, read.context, ErrorCode.NotLeader);
   }
 
   becomePreCandidate(): void {
@@ -296,70 +286,6 @@ export class Raft {
     this.stepFn(this, m);
   }
 
-  // ---- elections ----
-
-  /** A voter in its own (applied) configuration. */
-  promotable(): boolean {
-    return this.voters.includes(this.id);
-  }
-
-  private hasUnappliedConfChanges(): boolean {
-    for (let i = Math.max(this.log.applied, this.confIndex) + 1; i <= this.log.committed; i++) {
-      if (this.log.entryAt(i)?.type === EntryType.ConfChange) return true;
-    }
-    return false;
-  }
-
-  /** Starts an election (pre-election first when PreVote is on, unless forced by TimeoutNow). */
-  hup(transfer: boolean): void {
-    if (this.role === RaftRole.Leader || !this.promotable() || this.hasUnappliedConfChanges()) return;
-    this.counters.elections++;
-    this.campaign(this.cfg.preVote && !transfer ? 'pre' : 'election', transfer);
-  }
-
-  campaign(kind: 'pre' | 'election', transfer: boolean): void {
-    let voteType: MessageType;
-    let term: number;
-    if (kind === 'pre') {
-      this.becomePreCandidate();
-      voteType = MessageType.PreVote;
-      term = this.term + 1;
-    } else {
-      this.becomeCandidate();
-      voteType = MessageType.Vote;
-      term = this.term;
-    }
-    if (this.poll(this.id, true) === VoteResult.Won) {
-      this.wonElection();
-      return;
-    }
-    for (const v of this.voters) {
-      if (v === this.id) continue;
-      this.send({
-        type: voteType,
-        to: v,
-        term,
-        index: this.log.lastIndex(),
-        logTerm: this.log.lastTerm(),
-        context: transfer ? campaignTransferContext : emptyBytes,
-      });
-    }
-  }
-
-  poll(from: NodeId, granted: boolean): VoteResult {
-    if (!this.votes.has(from)) this.votes.set(from, granted);
-    return voteResult(this.voters, this.votes);
-  }
-
-  wonElection(): void {
-    if (this.role === RaftRole.PreCandidate) {
-      this.campaign('election', false);
-    } else {
-      this.becomeLeader();
-      bcastAppend(this);
-    }
-  }
-
   // ---- log ----
 
   /** Leader: appends entries of its term; false if refused by the uncommitted-bytes limit. */
@@ -386,6 +312,15 @@ export class Raft {
     return this.log.term(this.log.committed) === this.term;
   }
 
+  /** A read this node's client may serve once applied >= index (bounded until the next Ready). */
+  pushReadState(rs: ReadState): void {
+    if (this.readStates.length >= maxPendingReadIndex) {
+      this.counters.readIndexDropped++;
+      return;
+    }
+    this.readStates.push(rs);
+  }
+
   reportDrop(origin: NodeId, context: Uint8Array, code: ErrorCode, kind: 'proposal' | 'read'): void {
     if (kind === 'proposal') this.counters.proposalsDropped++;
     else this.counters.readIndexDropped++;
@@ -395,25 +330,21 @@ export class Raft {
 
   // ---- membership ----
 
-  applyConfChangeEntry(e: Entry): void {
-    if (e.index <= this.confIndex) return;
-    this.confIndex = e.index;
-    let conf: ConfState;
-    try {
-      conf = applyConfChange({ voters: this.voters, learners: this.learners }, decodeConfChange(e.data));
-    } catch {
-      // Only a corrupt log could hold an undecodable change (the leader decoded it before appending).
-      this.counters.messagesDroppedUnexpected++;
-      return;
-    }
-    this.confHistory.push({ index: e.index, conf });
-    if (this.confHistory.length > maxConfHistory) this.confHistory.shift();
-    this.setConf(conf);
+  get voters(): NodeId[] {
+    return this.membership.voters;
   }
 
-  setConf(conf: ConfState): void {
-    this.voters = [...conf.voters].sort();
-    this.learners = [...conf.learners].sort();
+  get learners(): NodeId[] {
+    return this.membership.learners;
+  }
+
+  /** The shell applied `e`: a conf change takes effect now. */
+  applyConfChangeEntry(e: Entry): void {
+    if (this.membership.applyEntry(e) !== undefined) this.membershipChanged();
+  }
+
+  /** Leader: track new peers, forget removed ones, then react (leader.ts). */
+  private membershipChanged(): void {
     if (this.role !== RaftRole.Leader) return;
     for (const id of [...this.voters, ...this.learners]) {
       let pr = this.progress.get(id);
@@ -430,13 +361,6 @@ export class Raft {
     leaderConfChanged(this);
   }
 
-  /** Membership in force at `index` (for snapshot metadata); index must be >= the log's snapshot index. */
-  confAt(index: number): ConfState {
-    let conf = this.confHistory[0].conf;
-    for (const h of this.confHistory) if (h.index <= index) conf = h.conf;
-    return conf;
-  }
-
   /** Follower: install a snapshot from the leader. Returns false if it was not needed. */
   restore(snap: Snapshot): boolean {
     if (snap.meta.index <= this.log.committed) return false;
@@ -448,9 +372,8 @@ export class Raft {
       return false;
     }
     this.log.restore(snap);
-    this.confIndex = snap.meta.index;
-    this.confHistory = [{ index: snap.meta.index, conf: snap.meta.conf }];
-    this.setConf(snap.meta.conf);
+    this.membership.resetTo(snap.meta.index, snap.meta.conf);
+    this.membershipChanged();
     this.counters.snapshotsInstalled++;
     return true;
   }
@@ -459,11 +382,10 @@ export class Raft {
   compact(index: number, data: Uint8Array): void {
     const term = this.log.term(index);
     assert(term !== undefined, `compact ${index}: no such entry`);
-    const conf = this.confAt(index);
+    const conf = this.membership.confAt(index);
     this.log.compact(index);
+    this.membership.compactTo(index);
     this.snapshot = { meta: { index, term, conf }, data };
-    const keep = this.confHistory.filter((h) => h.index > index);
-    this.confHistory = [{ index, conf }, ...keep];
   }
 
   tick(): void {
@@ -471,22 +393,4 @@ export class Raft {
     if (this.electionElapsed + 1 >= this.cfg.electionTicks) this.startupLeaseGuard = false;
     this.tickFn(this);
   }
-}
-
-function tickElection(r: Raft): void {
-  r.electionElapsed++;
-  if (r.promotable() && r.electionElapsed >= r.randomizedElectionTicks) {
-    r.electionElapsed = 0;
-    r.hup(false);
-  }
-}
-
-function bootstrapEntries(conf: ConfState): Entry[] {
-  const ents: Entry[] = [];
-  const add = (type: 0 | 1, node: NodeId): void => {
-    ents.push({ term: 1, index: ents.length + 1, type: EntryType.ConfChange, data: encodeConfChange({ type, node }) });
-  };
-  for (const v of [...conf.voters].sort()) add(0, v);
-  for (const l of [...conf.learners].sort()) add(1, l);
-  return ents;
 }

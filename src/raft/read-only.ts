@@ -61,6 +61,18 @@ export class ReadOnly {
     return out;
   }
 
+  /** Removes and returns every pending request (the leader is stepping down). */
+  drain(): ReadIndexRequest[] {
+    const out: ReadIndexRequest[] = [];
+    for (const k of this.queue) {
+      const req = this.pending.get(k);
+      if (req !== undefined) out.push(req);
+    }
+    this.queue = [];
+    this.pending.clear();
+    return out;
+  }
+
   lastPendingContext(): Uint8Array | undefined {
     if (this.queue.length === 0) return undefined;
     return this.pending.get(this.queue[this.queue.length - 1])?.context;

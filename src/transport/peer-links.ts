@@ -7,6 +7,7 @@
  *   links.send('n2', encodeRaftMessage(m));
  */
 import type { HostPort } from '../util/address.js';
+import { ErrorCode, ShoalError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import { newPeerLinkStats, resolvePeerLinkLimits, type PeerLinkLimits, type PeerLinkStats } from './peer-link-config.js';
 import { PeerLinkListener } from './peer-link-listener.js';
@@ -55,7 +56,12 @@ export class PeerLinks<T> {
       onMessage: options.onMessage,
     });
     const links = new PeerLinks(listener, limits, stats, options.rng ?? mathRng);
-    for (const [id, addr] of options.peers) links.addPeer(id, addr);
+    try {
+      for (const [id, addr] of options.peers) links.addPeer(id, addr);
+    } catch (e) {
+      await links.close();
+      throw e;
+    }
     return links;
   }
 
@@ -67,7 +73,11 @@ export class PeerLinks<T> {
     return this.listener.connectionCount;
   }
 
+  /** Throws ShoalError(ERR_INVALID_ARGUMENT) for an address that cannot be dialled (port 0). */
   addPeer(id: string, addr: HostPort): void {
+    if (!Number.isInteger(addr.port) || addr.port < 1 || addr.port > 65535) {
+      throw new ShoalError(ErrorCode.InvalidArgument, `peer ${id}: cannot dial port ${addr.port}`);
+    }
     if (this.closed) return;
     this.removePeer(id);
     const link = new PeerLink(id, addr, this.limits, this.stats, this.rng);

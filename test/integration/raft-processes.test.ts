@@ -81,7 +81,7 @@ async function killLeaderScenario(t: ExecutionContext, size: number, clients: nu
   t.true(existsSync(mainPath), 'dist/src/agent/raft-kv-main.js is missing: run `npm run build` first');
   if (!existsSync(mainPath)) return;
   t.log(`seed ${seed}`);
-  const cluster = await LocalRaftCluster.start({ size, mainPath, nodeArgs: ['--snapshot-every', '300'] });
+  const cluster = await LocalRaftCluster.start({ size, mainPath, nodeArgs: ['--snapshot-every', '100'] });
   const kv = new RaftKvClient({ timeoutMs: 4000, maxSockets: 16 });
   t.teardown(async () => {
     kv.close();
@@ -139,6 +139,8 @@ async function killLeaderScenario(t: ExecutionContext, size: number, clients: nu
     await new Promise((r) => setTimeout(r, 50));
   }
   t.true(applied >= target, `restarted ${first.id} applied ${applied} < ${target}`);
+  const back = (await cluster.status(first.id)) as unknown as { counters: { snapshotsInstalled: number }; snapshotIndex: number };
+  t.log(`restarted ${first.id}: applied ${applied} >= ${target}; snapshots installed ${back.counters.snapshotsInstalled}, snapshot index ${back.snapshotIndex}`);
   for (const [key, value] of finalValues) {
     const res = await kv.get(cluster.http(first.id), key);
     t.true(res.ok && res.value.value === value, `restarted node reads ${key}: ${JSON.stringify(res)}`);
@@ -164,9 +166,26 @@ test.serial('SIGTERM closes a node cleanly; without a quorum requests fail with 
   });
   const leader = await cluster.waitForLeader(10_000);
   t.true((await kv.put(cluster.http(leader.id), 'before', '1')).ok);
+  // Busy keep-alive clients do not hold the process open.
+  let loading = true;
+  const load = Array.from({ length: 4 }, async (_, i) => {
+    for (let n = 0; loading; n++) {
+      const r = await kv.put(cluster.http(leader.id), `load-${i}`, String(n));
+      if (!r.ok && r.outcome === 'not-applied' && r.code === 'ERR_ECONNREFUSED') return;
+    }
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const termStarted = Date.now();
   t.is(await cluster.kill(leader.id, 'SIGTERM'), 0, 'SIGTERM exits with code 0');
-  t.true(cluster.stderr.get(leader.id)!.some((l) => l.endsWith(`${leader.id} closed`)));
+  t.true(Date.now() - termStarted < 3000, 'and promptly');
+  loading = false;
+  await Promise.all(load);
+  t.true(
+    cluster.stderr.get(leader.id)!.some((l) => l.endsWith(`${leader.id} closed (leadership handed off)`)),
+    `the leader handed off before exiting: ${cluster.stderr.get(leader.id)!.join(' / ')}`,
+  );
   const second = await cluster.waitForLeader(10_000, leader.id);
+  t.true(second.term > leader.term);
   t.is(await cluster.kill(second.id, 'SIGTERM'), 0);
   const alone = cluster.running()[0];
   for (const call of [
@@ -189,4 +208,40 @@ test.serial('SIGTERM closes a node cleanly; without a quorum requests fail with 
   const res = await kv.get(cluster.http(third.id), 'before');
   t.true(res.ok && res.value.value === '1', JSON.stringify(res));
   t.true((await kv.put(cluster.http(alone), 'after', '2')).ok, 'writes work again, through any node');
+});
+
+test.serial('SIGKILL every node under load, restart them all: every acknowledged write survived on disk', async (t) => {
+  t.true(existsSync(mainPath), 'dist/src/agent/raft-kv-main.js is missing: run `npm run build` first');
+  if (!existsSync(mainPath)) return;
+  const cluster = await LocalRaftCluster.start({ size: 3, mainPath, nodeArgs: ['--snapshot-every', '150'] });
+  const kv = new RaftKvClient({ timeoutMs: 4000, maxSockets: 8 });
+  t.teardown(async () => {
+    kv.close();
+    await cluster.close();
+  });
+  await cluster.waitForLeader(10_000);
+  const acked = new Map<string, string>();
+  let writing = true;
+  const writers = Array.from({ length: 6 }, async (_, i) => {
+    for (let n = 0; writing; n++) {
+      const nodes = cluster.running();
+      if (nodes.length === 0) return;
+      const key = `w${i}-${n}`;
+      const res = await kv.put(cluster.http(nodes[n % nodes.length]), key, `v${n}`);
+      if (res.ok) acked.set(key, `v${n}`);
+    }
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  await Promise.all(cluster.ids.map((id) => cluster.kill(id, 'SIGKILL')));
+  writing = false;
+  await Promise.all(writers);
+  t.true(acked.size > 50, `writes acknowledged before the crash (${acked.size})`);
+  await Promise.all(cluster.ids.map((id) => cluster.startNode(id)));
+  const leader = await cluster.waitForLeader(10_000);
+  let missing = 0;
+  for (const [key, value] of acked) {
+    const res = await kv.get(cluster.http(leader.id), key);
+    if (!(res.ok && res.value.value === value)) missing++;
+  }
+  t.is(missing, 0, `${missing} of ${acked.size} acknowledged writes lost`);
 });

@@ -13,12 +13,12 @@
  */
 import { assert } from '../../util/assert.js';
 import { ErrorCode, ShoalError } from '../../util/errors.js';
-import { decodeCommand, type Command, type TxnOp } from './commands.js';
-import { evaluateCompare } from './compare.js';
+import { decodeCommand, type Command } from './commands.js';
 import { SessionTable } from './dedup.js';
+import { executeCommand, type ExecContext } from './execute.js';
 import { History } from './history.js';
 import { KeyIndex } from './key-index.js';
-import { utf8Bytes } from './keys.js';
+import { compareKeys } from './keys.js';
 import { Lessor, type ExpiredLeases } from './leases.js';
 import { defaultStoreCapacity, readLimits, type StoreCapacity } from './limits.js';
 import { getAt, rangeAt, type RangeOptions, type RangeResult } from './reads.js';
@@ -30,10 +30,8 @@ import {
   type KeyValue,
   type LeaseId,
   type StoreFailure,
-  type StoreResponse,
-  type TxnOpResult,
 } from './types.js';
-import { validateCommand } from './validate.js';
+import { validateCommand, validateKey, validatePrefix } from './validate.js';
 import { WatchHub, type WatchHandle, type WatchLimits, type WatchSink } from './watch.js';
 
 export interface ConfigStoreOptions {
@@ -43,7 +41,34 @@ export interface ConfigStoreOptions {
   watchLimits?: Partial<WatchLimits>;
 }
 
-type Outcome = { ok: true; response: StoreResponse } | { ok: false; error: StoreFailure };
+/** Local counters for metrics (not replicated, not in snapshots). */
+export interface StoreCounters {
+  /** Entries whose bytes did not decode. */
+  decodeFailed: number;
+  /** Commands refused by validation at apply. */
+  invalid: number;
+  /** Retries answered from the dedup table. */
+  duplicates: number;
+  /** Requests refused as stale or from an evicted session. */
+  sessionRefused: number;
+  /** Writes refused at a capacity limit (keys, bytes, leases). */
+  capacityRefused: number;
+}
+
+export interface StoreStats {
+  readonly revision: number;
+  readonly compactedRevision: number;
+  readonly appliedIndex: number;
+  readonly keys: number;
+  readonly dataBytes: number;
+  readonly leases: number;
+  readonly sessions: number;
+  readonly historyRevisions: number;
+  readonly watches: number;
+  readonly watchesCancelledSlow: number;
+  readonly watchesCancelledCompacted: number;
+  readonly counters: Readonly<StoreCounters>;
+}
 
 export class ConfigStore {
   readonly capacity: Readonly<StoreCapacity>;
@@ -54,15 +79,34 @@ export class ConfigStore {
   private readonly watches: WatchHub;
   private currentRevision = 0;
   private lastAppliedIndex = 0;
+  private readonly counters: StoreCounters = { decodeFailed: 0, invalid: 0, duplicates: 0, sessionRefused: 0, capacityRefused: 0 };
+  private readonly context: ExecContext;
 
   constructor(options: ConfigStoreOptions = {}) {
     this.capacity = Object.freeze({ ...defaultStoreCapacity, ...options.capacity });
-    assert(this.capacity.historyRevisionsMax >= 1, 'historyRevisionsMax must be at least 1');
+    for (const [name, limit] of Object.entries(this.capacity)) {
+      assert(Number.isSafeInteger(limit) && limit >= 1, `capacity ${name} must be a positive integer, not ${String(limit)}`);
+    }
     this.sessions = new SessionTable(this.capacity.sessionsMax);
     this.watches = new WatchHub(
       { history: () => this.history, currentRevision: () => this.currentRevision },
       { ...readLimits, ...options.watchLimits },
     );
+    const self = this;
+    this.context = {
+      keys: this.keys,
+      lessor: this.lessor,
+      capacity: this.capacity,
+      get revision() {
+        return self.currentRevision;
+      },
+      get compactedRevision() {
+        return self.history.compactedRevision;
+      },
+      writer: () => new RevisionWriter(this.currentRevision + 1, this.keys, this.lessor),
+      commit: (w) => this.commit(w),
+      compactTo: (revision) => this.compactTo(revision),
+    };
   }
 
   get revision(): number {
@@ -90,6 +134,7 @@ export class ConfigStore {
   applyEntry(data: Uint8Array, raftIndex: number): ApplyResult {
     const decoded = decodeCommand(data);
     if (!decoded.ok) {
+      this.counters.decodeFailed++;
       this.advanceIndex(raftIndex);
       return { ok: false, revision: this.currentRevision, duplicate: false, error: failureOf(decoded.error) };
     }
@@ -100,13 +145,21 @@ export class ConfigStore {
   apply(command: Command, raftIndex: number): ApplyResult {
     this.advanceIndex(raftIndex);
     const invalid = validateCommand(command);
-    if (invalid !== undefined) return { ok: false, revision: this.currentRevision, duplicate: false, error: failureOf(invalid) };
+    if (invalid !== undefined) {
+      this.counters.invalid++;
+      return { ok: false, revision: this.currentRevision, duplicate: false, error: failureOf(invalid) };
+    }
     const verdict = this.sessions.check(command.req);
-    if (verdict.kind === 'duplicate') return verdict.result;
+    if (verdict.kind === 'duplicate') {
+      this.counters.duplicates++;
+      return verdict.result;
+    }
     if (verdict.kind === 'refuse') {
+      this.counters.sessionRefused++;
       return { ok: false, revision: this.currentRevision, duplicate: false, error: { code: verdict.code, message: verdict.message } };
     }
-    const outcome = this.execute(command);
+    const outcome = executeCommand(this.context, command);
+    if (!outcome.ok && outcome.error.code === ErrorCode.ResourceExhausted) this.counters.capacityRefused++;
     const result: ApplyResult = outcome.ok
       ? { ok: true, revision: this.currentRevision, duplicate: false, response: outcome.response }
       : { ok: false, revision: this.currentRevision, duplicate: false, error: outcome.error };
@@ -114,17 +167,47 @@ export class ConfigStore {
     return result;
   }
 
+  /** Throws ERR_INVALID_ARGUMENT (bad key, future revision) or ERR_COMPACTED. */
   get(key: string, options: { revision?: number } = {}): KeyValue | undefined {
+    throwIfInvalid(validateKey(key));
     return getAt(this.readSource(), key, options.revision);
   }
 
+  /** Throws ERR_INVALID_ARGUMENT (bad prefix, limit or future revision) or ERR_COMPACTED. */
   range(prefix: string, options: RangeOptions = {}): RangeResult {
+    throwIfInvalid(validatePrefix(prefix));
     return rangeAt(this.readSource(), prefix, options);
   }
 
   /** Every change under prefix from fromRevision on; throws ERR_COMPACTED naming the oldest revision. */
   watch(prefix: string, fromRevision: number, sink: WatchSink): WatchHandle {
+    throwIfInvalid(validatePrefix(prefix));
     return this.watches.watch(prefix, fromRevision, sink);
+  }
+
+  /**
+   * A Raft entry that is not a store command (the leader's no-op, a
+   * membership change) was applied: only the applied index moves.
+   */
+  skipEntry(raftIndex: number): void {
+    this.advanceIndex(raftIndex);
+  }
+
+  stats(): StoreStats {
+    return {
+      revision: this.currentRevision,
+      compactedRevision: this.history.compactedRevision,
+      appliedIndex: this.lastAppliedIndex,
+      keys: this.keys.size,
+      dataBytes: this.keys.dataBytes,
+      leases: this.lessor.size,
+      sessions: this.sessions.size,
+      historyRevisions: this.history.length,
+      watches: this.watches.size,
+      watchesCancelledSlow: this.watches.counters.cancelledSlow,
+      watchesCancelledCompacted: this.watches.counters.cancelledCompacted,
+      counters: { ...this.counters },
+    };
   }
 
   get watchCount(): number {
@@ -144,7 +227,7 @@ export class ConfigStore {
 
   lease(id: LeaseId): { id: LeaseId; ttlMs: number; keepAlives: number; keys: string[] } | undefined {
     const l = this.lessor.get(id);
-    return l === undefined ? undefined : { id: l.id, ttlMs: l.ttlMs, keepAlives: l.keepAlives, keys: [...l.keys].sort() };
+    return l === undefined ? undefined : { id: l.id, ttlMs: l.ttlMs, keepAlives: l.keepAlives, keys: [...l.keys].sort(compareKeys) };
   }
 
   /** Leader only: time left on its clock. */
@@ -202,157 +285,6 @@ export class ConfigStore {
     this.lastAppliedIndex = raftIndex;
   }
 
-  private execute(c: Command): Outcome {
-    switch (c.type) {
-      case 'put': {
-        const lease = c.lease ?? noLease;
-        const pre = this.checkLease(lease) ?? this.checkCapacity([{ type: 'put', key: c.key, value: c.value }]);
-        if (pre !== undefined) return { ok: false, error: pre };
-        if (c.prevRevision !== undefined) {
-          const modRevision = this.keys.get(c.key)?.modRevision ?? 0;
-          if (modRevision !== c.prevRevision) {
-            return failed(ErrorCode.Conflict, `key ${c.key} is at modRevision ${modRevision}, not ${c.prevRevision}`, {
-              key: c.key,
-              modRevision,
-            });
-          }
-        }
-        const w = this.writer();
-        const prevKv = w.put(c.key, c.value, lease);
-        this.commit(w);
-        return { ok: true, response: { kind: 'put', prevKv } };
-      }
-      case 'delete': {
-        const w = this.writer();
-        const prevKv = w.delete(c.key);
-        this.commit(w);
-        return { ok: true, response: { kind: 'delete', deleted: prevKv === undefined ? 0 : 1, prevKv } };
-      }
-      case 'deleteRange': {
-        const w = this.writer();
-        let deleted = 0;
-        for (const key of [...this.keys.keysWithPrefix(c.prefix)]) if (w.delete(key) !== undefined) deleted++;
-        this.commit(w);
-        return { ok: true, response: { kind: 'deleteRange', deleted } };
-      }
-      case 'txn':
-        return this.executeTxn(c);
-      case 'leaseGrant':
-        if (this.lessor.get(c.id) !== undefined) return failed(ErrorCode.Conflict, `lease ${c.id} already exists`, { lease: c.id });
-        if (this.lessor.size >= this.capacity.leasesMax) {
-          return failed(ErrorCode.ResourceExhausted, `${this.lessor.size} leases, at most ${this.capacity.leasesMax}`, {});
-        }
-        this.lessor.grant(c.id, c.ttlMs);
-        return { ok: true, response: { kind: 'leaseGrant', id: c.id, ttlMs: c.ttlMs } };
-      case 'leaseKeepAlive': {
-        const missing = this.checkLease(c.id);
-        if (missing !== undefined) return { ok: false, error: missing };
-        const l = this.lessor.keepAlive(c.id);
-        return { ok: true, response: { kind: 'leaseKeepAlive', id: c.id, ttlMs: l.ttlMs } };
-      }
-      case 'leaseRevoke': {
-        const missing = this.checkLease(c.id);
-        if (missing !== undefined) return { ok: false, error: missing };
-        const deleted = this.deleteLeaseKeys([c.id]);
-        return { ok: true, response: { kind: 'leaseRevoke', deleted } };
-      }
-      case 'leaseExpire': {
-        const expired: LeaseId[] = [];
-        c.ids.forEach((id, i) => {
-          const l = this.lessor.get(id);
-          // A keep-alive applied after the leader decided wins: the lease lives on.
-          if (l !== undefined && l.keepAlives === c.keepAlives[i] && !expired.includes(id)) expired.push(id);
-        });
-        const deleted = this.deleteLeaseKeys(expired);
-        return { ok: true, response: { kind: 'leaseExpire', expired, deleted } };
-      }
-      case 'compact':
-        if (c.revision > this.currentRevision) {
-          return failed(ErrorCode.InvalidArgument, `cannot compact to revision ${c.revision}: the current one is ${this.currentRevision}`, {
-            revision: c.revision,
-            currentRevision: this.currentRevision,
-          });
-        }
-        if (c.revision <= this.history.compactedRevision) {
-          return failed(ErrorCode.Compacted, `revision ${c.revision} is compacted: the oldest available revision is ${this.history.compactedRevision}`, {
-            revision: c.revision,
-            oldestRevision: this.history.compactedRevision,
-          });
-        }
-        this.compactTo(c.revision);
-        return { ok: true, response: { kind: 'compact', compactedRevision: c.revision } };
-    }
-  }
-
-  private executeTxn(c: Extract<Command, { type: 'txn' }>): Outcome {
-    const succeeded = c.compare.every((cmp) => evaluateCompare(cmp, this.keys.get(cmp.key)));
-    const ops = succeeded ? c.success : c.failure;
-    for (const op of ops) {
-      if (op.type !== 'put') continue;
-      const missing = this.checkLease(op.lease ?? noLease);
-      if (missing !== undefined) return { ok: false, error: missing };
-    }
-    const full = this.checkCapacity(ops);
-    if (full !== undefined) return { ok: false, error: full };
-    const w = this.writer();
-    // Ops run in order; a get sees the writes of the ops before it (etcd's txn reads its own writes).
-    const results: TxnOpResult[] = ops.map((op): TxnOpResult => {
-      switch (op.type) {
-        case 'put':
-          return { kind: 'put', prevKv: w.put(op.key, op.value, op.lease ?? noLease) };
-        case 'delete': {
-          const prevKv = w.delete(op.key);
-          return { kind: 'delete', deleted: prevKv === undefined ? 0 : 1, prevKv };
-        }
-        case 'get':
-          return { kind: 'get', kv: this.keys.get(op.key) };
-      }
-    });
-    this.commit(w);
-    return { ok: true, response: { kind: 'txn', succeeded, results } };
-  }
-
-  private deleteLeaseKeys(ids: readonly LeaseId[]): number {
-    const w = this.writer();
-    let deleted = 0;
-    for (const id of ids) {
-      for (const key of this.lessor.remove(id).sort()) if (w.delete(key) !== undefined) deleted++;
-    }
-    this.commit(w);
-    return deleted;
-  }
-
-  private checkLease(lease: LeaseId): StoreFailure | undefined {
-    if (lease === noLease || this.lessor.get(lease) !== undefined) return undefined;
-    return { code: ErrorCode.NotFound, message: `lease ${lease} not found`, details: { lease } };
-  }
-
-  /** Refuse writes that would grow the store past its capacity (shrinking is always allowed). */
-  private checkCapacity(ops: readonly TxnOp[]): StoreFailure | undefined {
-    let keysDelta = 0;
-    let bytesDelta = 0;
-    for (const op of ops) {
-      const prev = this.keys.get(op.key);
-      if (op.type === 'put') {
-        keysDelta += prev === undefined ? 1 : 0;
-        bytesDelta += op.value.length - (prev === undefined ? -utf8Bytes(op.key) : prev.value.length);
-      } else if (op.type === 'delete' && prev !== undefined) {
-        keysDelta -= 1;
-      }
-    }
-    if (keysDelta > 0 && this.keys.size + keysDelta > this.capacity.keysMax) {
-      return { code: ErrorCode.ResourceExhausted, message: `the store holds ${this.keys.size} keys, at most ${this.capacity.keysMax}` };
-    }
-    if (bytesDelta > 0 && this.keys.dataBytes + bytesDelta > this.capacity.dataBytesMax) {
-      return { code: ErrorCode.ResourceExhausted, message: `the store holds ${this.keys.dataBytes} bytes, at most ${this.capacity.dataBytesMax}` };
-    }
-    return undefined;
-  }
-
-  private writer(): RevisionWriter {
-    return new RevisionWriter(this.currentRevision + 1, this.keys, this.lessor);
-  }
-
   private commit(w: RevisionWriter): void {
     if (!w.changed) return;
     const record = w.record();
@@ -370,8 +302,8 @@ export class ConfigStore {
   }
 }
 
-function failed(code: ErrorCode, message: string, details: Record<string, string | number | boolean>): Outcome {
-  return { ok: false, error: { code, message, details } };
+function throwIfInvalid(e: ShoalError | undefined): void {
+  if (e !== undefined) throw e;
 }
 
 function failureOf(e: ShoalError): StoreFailure {

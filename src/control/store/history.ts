@@ -12,8 +12,13 @@
 import { assert } from '../../util/assert.js';
 import type { KeyValue, RevisionRecord } from './types.js';
 
+/** Dropped records are cut from the array only past this many (amortised O(1) compaction). */
+const droppedRecordsCutMin = 1024;
+
 export class History {
+  /** records[head..] are held; records[0..head) are compacted away, not yet cut. */
   private records: RevisionRecord[] = [];
+  private head = 0;
   private compacted = 0;
 
   get compactedRevision(): number {
@@ -21,23 +26,23 @@ export class History {
   }
 
   get length(): number {
-    return this.records.length;
+    return this.records.length - this.head;
   }
 
   /** Revision of the oldest record held, or undefined when empty. */
   get firstRevision(): number | undefined {
-    return this.records.length === 0 ? undefined : this.records[0].revision;
+    return this.length === 0 ? undefined : this.records[this.head].revision;
   }
 
   get lastRevision(): number | undefined {
-    return this.records.length === 0 ? undefined : this.records[this.records.length - 1].revision;
+    return this.length === 0 ? undefined : this.records[this.records.length - 1].revision;
   }
 
   append(record: RevisionRecord): void {
     assert(record.events.length > 0, 'history: a revision without events');
     const last = this.lastRevision;
     assert(last === undefined || record.revision === last + 1, `history: revision ${record.revision} after ${String(last)}`);
-    assert(record.revision > this.compacted, 'history: append below the compacted revision');
+    assert(record.revision >= this.compacted, 'history: append below the compacted revision');
     this.records.push(record);
   }
 
@@ -45,14 +50,14 @@ export class History {
   at(revision: number): RevisionRecord | undefined {
     const first = this.firstRevision;
     if (first === undefined || revision < first) return undefined;
-    return this.records[revision - first];
+    return this.records[this.head + revision - first];
   }
 
   /** Records with revision >= fromRevision, oldest first. */
   *from(fromRevision: number): Generator<RevisionRecord> {
     const first = this.firstRevision;
     if (first === undefined) return;
-    for (let i = Math.max(0, fromRevision - first); i < this.records.length; i++) yield this.records[i];
+    for (let i = this.head + Math.max(0, fromRevision - first); i < this.records.length; i++) yield this.records[i];
   }
 
   /** Drop records below revision; the caller checked revision is above the compacted one. */
@@ -61,7 +66,11 @@ export class History {
     this.compacted = revision;
     const first = this.firstRevision;
     if (first === undefined || revision <= first) return;
-    this.records = this.records.slice(Math.min(revision - first, this.records.length));
+    this.head += Math.min(revision - first, this.length);
+    if (this.head >= droppedRecordsCutMin && this.head * 2 >= this.records.length) {
+      this.records = this.records.slice(this.head);
+      this.head = 0;
+    }
   }
 
   /**
@@ -90,6 +99,6 @@ export class History {
 
   /** All records, oldest first (for snapshots). */
   all(): readonly RevisionRecord[] {
-    return this.records;
+    return this.records.slice(this.head);
   }
 }

@@ -84,8 +84,8 @@ export function bytes(o: JsonObject, field: string, maxBytes: number): Uint8Arra
   if (v.length > Math.ceil(maxBytes / 3) * 4 || v.length % 4 !== 0 || !base64Re.test(v)) {
     throw new JsonReadFail(`${field}: not base64 of at most ${maxBytes} bytes`);
   }
-  const b = Buffer.from(v, 'base64');
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  // A copy of exactly its size: Buffer.from may return a view of a shared 8 KiB pool slab.
+  return new Uint8Array(Buffer.from(v, 'base64'));
 }
 
 export function toBase64(b: Uint8Array): string {

@@ -7,7 +7,7 @@
 import { assert } from '../../util/assert.js';
 import type { KeyIndex } from './key-index.js';
 import type { Lessor } from './leases.js';
-import { noLease, type KeyValue, type LeaseId, type RevisionRecord, type StoreEvent } from './types.js';
+import { noLease, optional, type KeyValue, type LeaseId, type RevisionRecord, type StoreEvent } from './types.js';
 
 const emptyValue = new Uint8Array(0);
 
@@ -31,7 +31,8 @@ export class RevisionWriter {
     const prev = this.keys.get(key);
     const kv: KeyValue = {
       key,
-      value,
+      // A private copy: the store keeps it for its history; the caller's buffer may be reused.
+      value: value.slice(),
       createRevision: prev === undefined ? this.revision : prev.createRevision,
       modRevision: this.revision,
       version: prev === undefined ? 1 : prev.version + 1,
@@ -40,7 +41,7 @@ export class RevisionWriter {
     if (prev !== undefined && prev.lease !== noLease && prev.lease !== lease) this.lessor.detach(prev.lease, key);
     if (lease !== noLease) this.lessor.attach(lease, key);
     this.keys.set(kv);
-    this.events.push({ type: 'put', kv, prevKv: prev });
+    this.events.push({ type: 'put', kv, ...optional('prevKv', prev) });
     return prev;
   }
 

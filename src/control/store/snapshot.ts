@@ -5,8 +5,10 @@
  * compaction (so watches can resume after a restore).
  *
  * Layout: "SHCS" | u8 format version | u32 CRC-32 of the body | body, where
- * the body is frames of u32 length + UTF-8 JSON: one header, then one frame
- * per key, lease, session and history record (no single giant string).
+ * the body is frames of u32 length + payload, in this order: a JSON header
+ * (with the counts of what follows), one binary frame per key, one JSON
+ * frame per lease and per session, one binary frame per history record.
+ * Binary frames (bytes-io.ts) carry values raw; JSON frames are small.
  * Decoding checks the checksum, every frame, every field and the cross-field
  * invariants before anything is built: corrupt bytes give
  * ERR_CORRUPT_SNAPSHOT and never a half-built store.
@@ -15,10 +17,11 @@ import { Buffer } from 'node:buffer';
 import { crc32 } from 'node:zlib';
 import { ErrorCode, ShoalError } from '../../util/errors.js';
 import type { Session } from './dedup.js';
-import { arr, bool, JsonReadFail, obj, oneOf, str, uint, type JsonObject } from './json-read.js';
+import { ByteReader, ByteWriter } from './bytes-io.js';
+import { bool, JsonReadFail, obj, str, uint, type JsonObject } from './json-read.js';
 import { compareKeys } from './keys.js';
 import { snapshotLimits, storeLimits, type StoreCapacity } from './limits.js';
-import type { ApplyResult, KeyValue, RevisionRecord, StoreEvent } from './types.js';
+import { optional, type ApplyResult, type KeyValue, type RevisionRecord, type StoreEvent } from './types.js';
 import { validateKey } from './validate.js';
 
 export interface LeaseRecord {
@@ -59,7 +62,7 @@ function bytesReviver(_key: string, value: unknown): unknown {
     if (typeof b === 'string' && Object.keys(value).length === 1) {
       const buf = Buffer.from(b, 'base64');
       if (buf.toString('base64') !== b) throw new JsonReadFail('bad base64');
-      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      return new Uint8Array(buf); // a copy: buf may be a view of a shared pool slab
     }
   }
   return value;
@@ -80,10 +83,26 @@ export function encodeSnapshot(state: StoreState): Uint8Array {
     sessions: state.sessions.length,
     history: state.history.length,
   });
-  for (const kv of state.kvs) add(kv);
+  for (const kv of state.kvs) {
+    const w = new ByteWriter();
+    writeKv(w, kv);
+    frames.push(w.view());
+  }
   for (const l of state.leases) add(l);
   for (const s of state.sessions) add(s);
-  for (const r of state.history) add(r);
+  for (const r of state.history) {
+    const w = new ByteWriter();
+    w.uint(r.revision);
+    w.uint(r.events.length);
+    for (const e of r.events) {
+      w.u8(e.type === 'put' ? eventPut : eventDelete);
+      w.u8(e.prevKv === undefined ? 0 : 1);
+      if (e.type === 'put') writeKv(w, e.kv);
+      else w.string(e.kv.key);
+      if (e.prevKv !== undefined) writeKv(w, e.prevKv);
+    }
+    frames.push(w.view());
+  }
   let bodyBytes = 0;
   for (const f of frames) bodyBytes += frameHeaderBytes + f.length;
   const out = new Uint8Array(preambleBytes + bodyBytes);
@@ -123,13 +142,20 @@ function readSnapshot(bytes: Uint8Array): StoreState {
   if (view.getUint32(5) !== crc32(bytes.subarray(preambleBytes))) fail('checksum mismatch');
   let at = preambleBytes;
   const utf8 = new TextDecoder('utf-8', { fatal: true });
-  const next = (what: string): JsonObject => {
+  const frame = (what: string): Uint8Array => {
     if (at + frameHeaderBytes > bytes.length) fail(`truncated before ${what}`);
     const len = view.getUint32(at);
     if (at + frameHeaderBytes + len > bytes.length) fail(`truncated ${what}`);
-    const text = utf8.decode(bytes.subarray(at + frameHeaderBytes, at + frameHeaderBytes + len));
+    const payload = bytes.subarray(at + frameHeaderBytes, at + frameHeaderBytes + len);
     at += frameHeaderBytes + len;
-    return obj(JSON.parse(text, bytesReviver), what);
+    return payload;
+  };
+  const next = (what: string): JsonObject => obj(JSON.parse(utf8.decode(frame(what)), bytesReviver), what);
+  const binary = <T>(what: string, read: (r: ByteReader) => T): T => {
+    const r = new ByteReader(frame(what));
+    const item = read(r);
+    if (!r.done) fail(`trailing bytes in ${what}`);
+    return item;
   };
   const h = next('header');
   const c = obj(h.capacity, 'capacity');
@@ -155,7 +181,7 @@ function readSnapshot(bytes: Uint8Array): StoreState {
 
   const kvs: KeyValue[] = [];
   for (let i = 0; i < kvCount; i++) {
-    const kv = readKv(next('kv'), revision);
+    const kv = binary('kv', (r) => readKv(r, revision));
     if (kvs.length > 0 && compareKeys(kvs[kvs.length - 1].key, kv.key) >= 0) fail('keys out of order');
     kvs.push(kv);
   }
@@ -182,13 +208,10 @@ function readSnapshot(bytes: Uint8Array): StoreState {
   }
   const history: RevisionRecord[] = [];
   for (let i = 0; i < historyCount; i++) {
-    const r = next('history');
-    const rev = uint(r, 'revision');
+    const record = binary('history', (r) => readRecord(r, capacity.keysMax));
     const expected = i === 0 ? Math.max(compactedRevision, 1) : history[i - 1].revision + 1;
-    if (rev !== expected) fail(`history revision ${rev}, expected ${expected}`);
-    const events = arr(r.events, 'events', capacity.keysMax + 1).map((e) => readEvent(obj(e, 'event'), rev));
-    if (events.length === 0) fail(`history revision ${rev} has no events`);
-    history.push({ revision: rev, events });
+    if (record.revision !== expected) fail(`history revision ${record.revision}, expected ${expected}`);
+    history.push(record);
   }
   const last = history.length === 0 ? 0 : history[history.length - 1].revision;
   if (revision > 0 && last !== revision) fail(`history ends at ${last}, the store is at ${revision}`);
@@ -202,20 +225,26 @@ function positive(o: JsonObject, field: string): number {
   return n;
 }
 
-function value(o: JsonObject): Uint8Array {
-  const v = o.value;
-  if (!(v instanceof Uint8Array) || v.length > storeLimits.valueBytesMax) throw new JsonReadFail('bad value');
-  return v;
+const eventPut = 0;
+const eventDelete = 1;
+
+function writeKv(w: ByteWriter, kv: KeyValue): void {
+  w.string(kv.key);
+  w.bytes(kv.value);
+  w.uint(kv.createRevision);
+  w.uint(kv.modRevision);
+  w.uint(kv.version);
+  w.uint(kv.lease);
 }
 
-function readKv(o: JsonObject, revision: number): KeyValue {
+function readKv(r: ByteReader, revision: number): KeyValue {
   const kv: KeyValue = {
-    key: str(o, 'key', storeLimits.keyBytesMax),
-    value: value(o),
-    createRevision: uint(o, 'createRevision'),
-    modRevision: uint(o, 'modRevision'),
-    version: uint(o, 'version'),
-    lease: uint(o, 'lease'),
+    key: r.string(storeLimits.keyBytesMax),
+    value: r.bytes(storeLimits.valueBytesMax),
+    createRevision: r.uint(),
+    modRevision: r.uint(),
+    version: r.uint(),
+    lease: r.uint(),
   };
   if (validateKey(kv.key) !== undefined) throw new JsonReadFail('invalid key');
   if (kv.version < 1 || kv.createRevision < 1 || kv.createRevision > kv.modRevision || kv.modRevision > revision) {
@@ -224,18 +253,28 @@ function readKv(o: JsonObject, revision: number): KeyValue {
   return kv;
 }
 
-function readEvent(o: JsonObject, revision: number): StoreEvent {
-  const type = oneOf(o, 'type', ['put', 'delete'] as const);
-  const kvObj = obj(o.kv, 'kv');
-  const prevKv = o.prevKv === undefined ? undefined : readKv(obj(o.prevKv, 'prevKv'), revision - 1);
-  if (type === 'put') {
-    const kv = readKv(kvObj, revision);
-    if (kv.modRevision !== revision) throw new JsonReadFail('event revision mismatch');
-    return { type, kv, prevKv };
+function readRecord(r: ByteReader, eventsMax: number): RevisionRecord {
+  const revision = r.uint();
+  const count = r.uint();
+  if (count === 0 || count > eventsMax) throw new JsonReadFail(`history revision ${revision} has ${count} events`);
+  const events: StoreEvent[] = [];
+  for (let i = 0; i < count; i++) {
+    const type = r.u8();
+    const hasPrev = r.u8();
+    if ((type !== eventPut && type !== eventDelete) || hasPrev > 1) throw new JsonReadFail('bad event');
+    if (type === eventPut) {
+      const kv = readKv(r, revision);
+      if (kv.modRevision !== revision) throw new JsonReadFail('event revision mismatch');
+      const prevKv = hasPrev === 1 ? readKv(r, revision - 1) : undefined;
+      events.push({ type: 'put', kv, ...optional('prevKv', prevKv) });
+    } else {
+      const key = r.string(storeLimits.keyBytesMax);
+      if (validateKey(key) !== undefined || hasPrev !== 1) throw new JsonReadFail('bad delete event');
+      const prevKv = readKv(r, revision - 1);
+      events.push({ type: 'delete', kv: { key, value: emptyValue, createRevision: 0, modRevision: revision, version: 0, lease: 0 }, prevKv });
+    }
   }
-  const key = str(kvObj, 'key', storeLimits.keyBytesMax);
-  if (validateKey(key) !== undefined || uint(kvObj, 'modRevision') !== revision || prevKv === undefined) {
-    throw new JsonReadFail('bad delete event');
-  }
-  return { type, kv: { key, value: new Uint8Array(0), createRevision: 0, modRevision: revision, version: 0, lease: 0 }, prevKv };
+  return { revision, events };
 }
+
+const emptyValue = new Uint8Array(0);

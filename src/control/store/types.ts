@@ -35,7 +35,12 @@ export interface StoreEvent {
    */
   readonly kv: KeyValue;
   /** The key/value before this event, if the key existed. */
-  readonly prevKv: KeyValue | undefined;
+  readonly prevKv?: KeyValue;
+}
+
+/** Optional fields are absent, never present and undefined: results round-trip through snapshots unchanged. */
+export function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
 }
 
 /** Every change of one revision, in the order they were made. */
@@ -60,13 +65,13 @@ export interface StoreFailure {
 }
 
 export type TxnOpResult =
-  | { readonly kind: 'put'; readonly prevKv: KeyValue | undefined }
-  | { readonly kind: 'delete'; readonly deleted: number; readonly prevKv: KeyValue | undefined }
-  | { readonly kind: 'get'; readonly kv: KeyValue | undefined };
+  | { readonly kind: 'put'; readonly prevKv?: KeyValue }
+  | { readonly kind: 'delete'; readonly deleted: number; readonly prevKv?: KeyValue }
+  | { readonly kind: 'get'; readonly kv?: KeyValue };
 
 export type StoreResponse =
-  | { readonly kind: 'put'; readonly prevKv: KeyValue | undefined }
-  | { readonly kind: 'delete'; readonly deleted: number; readonly prevKv: KeyValue | undefined }
+  | { readonly kind: 'put'; readonly prevKv?: KeyValue }
+  | { readonly kind: 'delete'; readonly deleted: number; readonly prevKv?: KeyValue }
   | { readonly kind: 'deleteRange'; readonly deleted: number }
   | { readonly kind: 'txn'; readonly succeeded: boolean; readonly results: readonly TxnOpResult[] }
   | { readonly kind: 'leaseGrant'; readonly id: LeaseId; readonly ttlMs: number }

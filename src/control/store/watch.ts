@@ -96,7 +96,9 @@ class Watcher implements WatchHandle {
   }
 
   matches(record: RevisionRecord): StoreEvent[] {
-    return this.prefix === '' ? [...record.events] : record.events.filter((e) => e.kv.key.startsWith(this.prefix));
+    const events: StoreEvent[] = [];
+    for (const e of record.events) if (e.kv.key.startsWith(this.prefix)) events.push(e);
+    return events;
   }
 
   deliver(events: StoreEvent[]): boolean {
@@ -108,9 +110,17 @@ class Watcher implements WatchHandle {
   }
 }
 
+export interface WatchCounters {
+  /** Watches cancelled for falling behind the buffer bound. */
+  cancelledSlow: number;
+  /** Watches closed because compaction overtook their cursor. */
+  cancelledCompacted: number;
+}
+
 export class WatchHub {
   private readonly watchers = new Map<number, Watcher>();
   private nextId = 1;
+  readonly counters: WatchCounters = { cancelledSlow: 0, cancelledCompacted: 0 };
 
   constructor(
     private readonly source: WatchSource,
@@ -123,7 +133,11 @@ export class WatchHub {
 
   /** Throws ERR_COMPACTED (naming the oldest revision) or ERR_RESOURCE_EXHAUSTED. */
   watch(prefix: string, fromRevision: number, sink: WatchSink): WatchHandle {
-    assert(Number.isSafeInteger(fromRevision) && fromRevision >= 1, 'watch: fromRevision must be a positive integer');
+    if (!Number.isSafeInteger(fromRevision) || fromRevision < 1) {
+      throw new ShoalError(ErrorCode.InvalidArgument, `watch fromRevision ${fromRevision} is not a positive integer (to watch from now, pass revision + 1)`, {
+        details: { field: 'fromRevision' },
+      });
+    }
     const compacted = this.source.history().compactedRevision;
     if (fromRevision < compacted) throw compactedError(fromRevision, compacted);
     if (this.watchers.size >= this.limits.watchesMax) {
@@ -139,11 +153,17 @@ export class WatchHub {
   onRevision(record: RevisionRecord): void {
     for (const w of [...this.watchers.values()]) {
       if (w.isClosed) continue;
-      if (!w.blocked) {
+      if (!w.blocked && w.nextRevision === record.revision) {
+        // Caught up: only this record is new (the common case, without a scan of the history).
+        const matched = w.matches(record);
+        w.nextRevision = record.revision + 1;
+        if (matched.length > 0 && !w.deliver(matched)) w.blocked = true;
+      } else if (!w.blocked) {
         this.pump(w);
       } else if (w.live) {
         w.backlogEvents += w.matches(record).length;
         if (w.backlogEvents > this.limits.watchBufferEventsMax) {
+          this.counters.cancelledSlow++;
           this.close(
             w,
             new ShoalError(
@@ -160,7 +180,10 @@ export class WatchHub {
   /** The store compacted: watches whose cursor is now below the history are closed. */
   onCompact(compactedRevision: number): void {
     for (const w of [...this.watchers.values()]) {
-      if (!w.isClosed && w.nextRevision < compactedRevision) this.close(w, compactedError(w.nextRevision, compactedRevision));
+      if (!w.isClosed && w.nextRevision < compactedRevision) {
+        this.counters.cancelledCompacted++;
+        this.close(w, compactedError(w.nextRevision, compactedRevision));
+      }
     }
   }
 

@@ -41,6 +41,8 @@ simTest('a paused member and a slow member do not get healthy members declared d
   }
   t.deepEqual(failed.map((e) => `${e.atMs}: ${e.observer} -> ${e.subject}`), [], `nobody declared dead (${summary(c)})`);
   t.true(maxSlowHealth >= 1, `awareness of the slow member rose (max ${maxSlowHealth})`);
+  t.true(maxHealthyHealth < maxSlowHealth, `awareness is local: healthy members peaked at ${maxHealthyHealth}`);
+  t.true((suspectedByNode.get(slow) ?? 0) > 0, 'the slow member was suspected (and refuted, since it never died)');
   c.setSlow(slow, 0);
   t.true(c.runUntil(() => c.converged(), 30_000, { checkEveryMs: 100 }), `converged after: ${summary(c)}`);
   t.log(

@@ -21,7 +21,7 @@ async function startNodes(ids: string[], which: string[]): Promise<{ nodes: Map<
   const voters = new Map<string, HostPort>(ids.map((id, i) => [id, { host, port: ports[i] }]));
   const nodes = new Map<string, Node>();
   for (const id of which) {
-    const shell = await RaftShell.start({ id, voters, dataDir: path.join(base, id), proposalTimeoutMs: 500, readTimeoutMs: 500 });
+    const shell = await RaftShell.start({ id, voters, dataDir: path.join(base, id), proposalTimeoutMs: 500, readTimeoutMs: 500, leaderWaitMs: 300 });
     nodes.set(id, { shell, server: await RaftKvServer.listen({ host, port: 0 }, shell) });
   }
   return {

@@ -1,7 +1,8 @@
 import test from 'ava';
+import { encodeCommand } from '../../../src/control/store/commands.js';
 import { ConfigStore } from '../../../src/control/store/config-store.js';
 import { isShoalError } from '../../../src/util/errors.js';
-import { b, Harness, s } from './helpers.js';
+import { b, Harness, s } from './store-helpers.js';
 
 test('every write takes the next revision; reads and no-op deletes do not', (t) => {
   const h = new Harness();
@@ -155,4 +156,49 @@ test('apply refuses to go backwards in the Raft log', (t) => {
   const h = new Harness();
   h.put('/a', '1');
   t.throws(() => h.store.apply(h.cmd({ type: 'delete', key: '/a' }), 1), { code: 'ERR_ASSERTION' });
+});
+
+test('applyEntry decodes and applies; bad bytes are an error result that still advances the applied index', (t) => {
+  const store = new ConfigStore();
+  const r = store.applyEntry(encodeCommand({ type: 'put', req: { client: 'c', seq: 1 }, key: '/k', value: b('v') }), 1);
+  t.true(r.ok);
+  const bad = store.applyEntry(new Uint8Array([1, 2, 3]), 2);
+  t.is(!bad.ok && bad.error.code, 'ERR_DECODE_FAILED');
+  t.is(store.appliedIndex, 2);
+  t.is(store.revision, 1);
+});
+
+test('reads refuse invalid keys and prefixes with ERR_INVALID_ARGUMENT', (t) => {
+  const store = new ConfigStore();
+  t.throws(() => store.get(''), { code: 'ERR_INVALID_ARGUMENT' });
+  t.throws(() => store.range('/a\u0000'), { code: 'ERR_INVALID_ARGUMENT' });
+  t.throws(() => store.range('/', { limit: 0 }), { code: 'ERR_INVALID_ARGUMENT' });
+});
+
+test('long-running compaction keeps reads exact (history cut in chunks)', (t) => {
+  const h = new Harness(new ConfigStore({ capacity: { historyRevisionsMax: 10 } }));
+  for (let i = 1; i <= 3000; i++) h.put(`/k${i % 7}`, String(i));
+  t.is(h.store.compactedRevision, 2991);
+  for (let r = 2991; r <= 3000; r++) {
+    const kv = h.store.get(`/k${r % 7}`, { revision: r });
+    t.is(s(kv), String(r));
+    t.is(kv?.modRevision, r);
+  }
+  t.is(s(h.store.get('/k0', { revision: 2991 })), '2989');
+});
+
+test('stats count what was refused, and skipEntry moves only the applied index', (t) => {
+  const h = new Harness(new ConfigStore({ capacity: { keysMax: 1 } }));
+  h.put('/a', '1');
+  h.put('/b', '1'); // refused: full
+  h.store.apply(h.cmd({ type: 'put', key: '', value: b('') }), ++h.index); // invalid
+  h.store.applyEntry(new Uint8Array([0xff]), ++h.index); // does not decode
+  h.store.skipEntry(++h.index);
+  const st = h.store.stats();
+  t.deepEqual(st.counters, { decodeFailed: 1, invalid: 1, duplicates: 0, sessionRefused: 0, capacityRefused: 1 });
+  t.is(st.appliedIndex, 5);
+  t.is(st.revision, 1);
+  t.is(st.keys, 1);
+  t.is(st.dataBytes, 3);
+  t.is(st.historyRevisions, 1);
 });

@@ -31,7 +31,7 @@ function run(seed: number): { terms: number; applied: number; members: number; r
   let dropRate = 0;
   c.filter = () => rng.next() >= dropRate;
   let n = 0;
-  for (let step = 0; step < 400; step++) {
+  for (let step = 0; step < Number(process.env.RAFT_CHAOS_STEPS ?? 400); step++) {
     const r = rng.next();
     const id = ids[rng.int(ids.length)];
     if (r < 0.05) {

@@ -49,6 +49,8 @@ export class Cluster {
   readonly readStates = new Map<NodeId, ReadState[]>();
   readonly dropped = new Map<NodeId, Ready['droppedProposals']>();
   readonly sent: Message[] = [];
+  /** Every Ready's (first index, count) of entries, per node. */
+  readonly entryWrites = new Map<NodeId, { first: number; count: number; terms: number[] }[]>();
   /** term -> leader id observed. */
   readonly leadersByTerm = new Map<number, NodeId>();
   private queue: Message[] = [];
@@ -58,6 +60,8 @@ export class Cluster {
   readonly rng: SeededRng;
   /** Chaos knobs for randomized tests: deliver each batch shuffled, duplicate some messages. */
   shuffleDelivery = false;
+  /** Forged messages (fuzzing) can legitimately break Raft's guarantees: skip the two-leaders check. */
+  forgedMessages = false;
   duplicateRate = 0;
   readonly configs = new Map<NodeId, RaftConfig>();
 
@@ -89,7 +93,7 @@ export class Cluster {
   restart(id: NodeId): void {
     const s = this.storage.get(id)!;
     const snap = s.snapshot;
-    this.applied.set(id, snap ? (JSON.parse(text(snap.data)) as string[]) : []);
+    this.applied.set(id, snap ? this.decodeState(snap.data) : []);
     this.nodes.set(
       id,
       new RaftNode(
@@ -98,6 +102,15 @@ export class Cluster {
         this.rng.fork(),
       ),
     );
+  }
+
+  private decodeState(data: Uint8Array): string[] {
+    try {
+      return JSON.parse(text(data)) as string[];
+    } catch (e) {
+      if (this.forgedMessages) return ['<forged snapshot>'];
+      throw e;
+    }
   }
 
   cut(a: NodeId, b: NodeId): void {
@@ -130,19 +143,23 @@ export class Cluster {
       if (rd.snapshot) {
         s.snapshot = rd.snapshot;
         s.entries = [];
-        this.applied.set(id, JSON.parse(text(rd.snapshot.data)) as string[]);
+        this.applied.set(id, this.decodeState(rd.snapshot.data));
       }
       if (rd.entries.length > 0) {
         const first = rd.entries[0].index;
+        const writes = this.entryWrites.get(id) ?? [];
+        writes.push({ first, count: rd.entries.length, terms: rd.entries.map((e) => e.term) });
+        this.entryWrites.set(id, writes);
         const base = s.snapshot?.meta.index ?? 0;
-        s.entries = s.entries.filter((e) => e.index < first);
-        if (s.entries.length > 0 || first === base + 1) s.entries.push(...rd.entries);
-        else throw new Error(`${id}: persisted entries not contiguous at ${first}`);
+        const keep = first - base - 1; // entries before `first` (a conflict truncates the rest)
+        if (keep < 0 || keep > s.entries.length) throw new Error(`${id}: persisted entries not contiguous at ${first}`);
+        s.entries.length = keep;
+        for (const e of rd.entries) s.entries.push(e);
       }
       if (rd.softState?.role === 'leader') {
         const term = rd.hardState?.term ?? s.hardState.term;
         const prev = this.leadersByTerm.get(term);
-        if (prev !== undefined && prev !== id) throw new Error(`two leaders in term ${term}: ${prev} and ${id}`);
+        if (prev !== undefined && prev !== id && !this.forgedMessages) throw new Error(`two leaders in term ${term}: ${prev} and ${id}`);
         this.leadersByTerm.set(term, id);
       }
       for (const m of rd.messages) {

@@ -7,6 +7,9 @@ import { applyConfChange, decodeConfChange, encodeConfChange } from '../../../sr
 import { SnapshotAssembler } from '../../../src/raft/snapshot-chunks.js';
 import { ConfChangeType, EntryType, type Entry } from '../../../src/raft/types.js';
 import { isShoalError } from '../../../src/util/errors.js';
+import { Raft } from '../../../src/raft/raft.js';
+import { validateRaftConfig } from '../../../src/raft/config.js';
+import { SeededRng } from '../../../src/util/rng.js';
 
 const ent = (index: number, term: number): Entry => ({ index, term, type: EntryType.Normal, data: new Uint8Array(4) });
 
@@ -49,6 +52,8 @@ test('log: maybeAppend truncates a conflicting suffix and marks it unstable from
   t.is(log.committed, 3);
   t.is(log.maybeAppend(5, 2, 5, []), undefined, 'term mismatch rejects');
   t.deepEqual(log.findConflictByTerm(5, 2), { index: 2, term: 1 });
+  t.is(log.maybeAppend(1, 1, 5, [ent(2, 9)]), 'conflicts-with-committed', 'committed entries are never overwritten');
+  t.is(log.term(2), 1);
 });
 
 test('log: compaction keeps the snapshot term and refuses compacted slices', (t) => {
@@ -84,4 +89,16 @@ test('snapshot assembly: only in order; a restart mid-way restarts from 0', (t) 
   t.is(done.kind, 'done');
   if (done.kind === 'done') t.deepEqual([...done.snapshot.data], [1, 2, 3, 4, 5]);
   t.deepEqual(new SnapshotAssembler().receive('l', meta, 3, new Uint8Array([1]), true), { kind: 'reject', expectedOffset: 0 });
+});
+
+test('role transitions: an illegal transition is an assertion failure', (t) => {
+  const r = new Raft(validateRaftConfig({ id: 'a' }), { hardState: { term: 0, vote: '', commit: 0 }, entries: [], conf: { voters: ['a', 'b', 'c'], learners: [] } }, new SeededRng(1));
+  t.is(r.role, 'follower');
+  t.throws(() => r.becomeLeader(), { message: /invalid transition \[follower -> leader\]/ });
+  r.becomeCandidate();
+  r.becomeLeader();
+  t.throws(() => r.becomeCandidate(), { message: /invalid transition \[leader -> candidate\]/ });
+  t.throws(() => r.becomePreCandidate(), { message: /invalid transition \[leader -> pre-candidate\]/ });
+  r.becomeFollower(r.term, '');
+  t.is(r.role, 'follower');
 });

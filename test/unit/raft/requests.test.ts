@@ -166,10 +166,30 @@ test('step() never throws on stale, misaddressed, malformed or unknown messages'
     msg({ type: MessageType.SnapResp, from: 'b', to: 'a', term, index: 5 }),
     msg({ type: MessageType.VoteResp, from: 'b', to: 'a', term }),
     { ...msg({ type: MessageType.App, from: 'b', to: 'a', term }), entries: null as unknown as [] },
+    { ...msg({ type: MessageType.Snap, from: 'b', to: 'a', term: term + 1 }), snapshot: { meta: null } as never },
   ];
   for (const m of bad) t.notThrows(() => a.step(m));
   const counters = a.status().counters;
   t.true(counters.messagesDroppedStale + counters.messagesDroppedUnexpected >= bad.length - 1);
   t.is(a.status().role, 'leader');
   t.is(a.status().term, term);
+});
+
+test('reads a leader had not confirmed are refused when it steps down, locally and on the forwarding follower', (t) => {
+  const c = new Cluster({ voters: ['a', 'b', 'c'], seed: 33 });
+  c.node('a').campaign();
+  c.stabilize();
+  c.filter = (m) => m.type !== MessageType.HeartbeatResp;
+  c.node('a').readIndex(bytes('ra'));
+  c.node('b').readIndex(bytes('rb'));
+  c.stabilize();
+  // A heartbeat of a newer term (some other leader) makes a step down.
+  const term = c.node('a').status().term;
+  c.node('a').step(msg({ type: MessageType.Heartbeat, from: 'c', to: 'a', term: term + 1 }));
+  c.stabilize();
+  t.is(c.node('a').status().role, 'follower');
+  t.deepEqual(c.dropped.get('a')!.map((d) => [text(d.context), d.code]), [['ra', 'ERR_NOT_LEADER']]);
+  t.deepEqual(c.readStates.get('a'), []);
+  t.deepEqual(c.dropped.get('b')!.map((d) => [text(d.context), d.code]), [['rb', 'ERR_UNAVAILABLE']]);
+  t.deepEqual(c.readStates.get('b'), []);
 });

@@ -32,6 +32,9 @@ test('§7 "the leader must occasionally send snapshots to followers that lag beh
   t.is(c.storage.get('c')!.snapshot?.meta.index, snapIndex, 'c persisted the snapshot from Ready.snapshot');
   t.deepEqual(c.applied.get('c'), c.applied.get('a'));
   t.is(c.node('a').status().progress.c.state, 'replicate', 'back to replicate after the install');
+  const acks = c.messagesOfType(MessageType.SnapResp).filter((m) => m.from === 'c');
+  t.true(acks.filter((m) => m.commit === 0).length >= chunks.length - 1, 'every chunk but the last is acknowledged');
+  t.is(acks.filter((m) => m.commit === snapIndex).length, 1, 'one SnapResp reports the install');
   t.is(c.node('c').status().counters.snapshotsInstalled, 1);
   t.true(sawSnapshotState || c.node('a').status().counters.snapshotsSent === 1);
   c.propose('a', 'after');

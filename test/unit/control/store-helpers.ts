@@ -39,6 +39,18 @@ export class Harness {
     return { ...(r.response as Extract<StoreResponse, { kind: K }>), revision: r.revision };
   }
 
+  /** A new command, or a retry of the last one under the same request id. */
+  step(body: CommandBody, retry: boolean): ApplyResult {
+    const command = retry && this.last !== undefined ? this.last : this.cmd(body);
+    this.last = command;
+    this.log.push(command);
+    return this.store.apply(command, ++this.index);
+  }
+
+  private last: Command | undefined;
+  /** Every command given to step(), in order: the Raft log. */
+  readonly log: Command[] = [];
+
   put(key: string, value: string, extra: { lease?: number; prevRevision?: number } = {}): ApplyResult {
     return this.apply({ type: 'put', key, value: b(value), ...extra });
   }

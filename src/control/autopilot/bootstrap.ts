@@ -1,0 +1,221 @@
+/**
+ * Bootstrap as a pure decision: given what this member sees on gossip, should
+ * it wait, propose a candidate voter set, commit to it, bootstrap a new Raft
+ * cluster, or join the cluster that already exists? The caller (the agent)
+ * calls it whenever the member table changes, advertises `bootTag` in
+ * shoal.boot, persists `commitment` BEFORE advertising a committed tag, and
+ * bootstraps Raft with `voters` when told to.
+ *
+ * Protocol, per member M that has no Raft state and sees no cluster id:
+ *  1. Candidate set C = the `bootstrapExpect` lexicographically smallest
+ *     eligible members that M sees alive or suspect (itself included). M
+ *     advertises `p:hash(C)` (a proposal: free to change as the view grows).
+ *  2. If M is in C and sees every member of C alive advertising hash(C)
+ *     (proposed or committed), M COMMITS: it persists C and from then on
+ *     advertises `c:hash(C)` for good, whatever its view later shows.
+ *  2b. Adoption: an uncommitted M that sees members committed to a hash H
+ *     which is the hash of a set containing M (found by bounded search, see
+ *     adopt.ts) commits to that set. This rescues sets whose other members
+ *     committed while M's view grew and M moved on to a smaller-named set.
+ *  3. A committed M bootstraps with voters C once it sees every member of C
+ *     alive and advertising `c:hash(C)`. Every member of C does the same and
+ *     they form ONE cluster: identical initial voter sets, identical cluster
+ *     id (clusterIdFor(C)).
+ *  Visible shoal.cluster from anyone alive or suspect: join it, never bootstrap.
+ *  Raft state on disk: never bootstrap again.
+ *
+ * Why two clusters cannot form (when candidate sets intersect). Suppose X
+ * bootstrapped with C1 and Y with C2 != C1. X saw every member of C1 advertise
+ * c:hash(C1); a gossiped tag value, however stale, is a value its owner really
+ * advertised at some time. A member advertises c:H only after persisting a
+ * commitment to H, and a commitment is never changed, so every member of C1
+ * is committed to C1 forever; likewise every member of C2 to C2. A member of
+ * C1 ∩ C2 would be committed to both: impossible (hashes equal only for equal
+ * sets, up to a 2^-64 collision). Hence C1 ∩ C2 = ∅.
+ *
+ * Why the extra commit phase. Without it (bootstrap on seeing everyone
+ * PROPOSE the same hash), a member B may advertise p:H1, D sees {B, C, D}
+ * all at H1 and bootstraps, while B (before hearing C's H1) meets A, switches
+ * to p:H2 for {A, B, C}, and A sees all of {A, B, C} at H2 through stale and
+ * fresh gossip: two clusters sharing B and C. Stale gossip makes "a member
+ * advertises one hash at a time" worthless unless the hash is final.
+ *
+ * Residual risks, stated honestly:
+ *  - Disjoint candidate sets. Sets of size bootstrapExpect drawn from fewer
+ *    than 2 * bootstrapExpect eligible members always intersect, so the
+ *    argument above covers every join order and partition in that case. With
+ *    2 * bootstrapExpect or more eligible members, two groups that never hear
+ *    of each other during bootstrap are indistinguishable from two separate
+ *    deployments and each forms its own cluster (as with Consul's
+ *    bootstrap_expect). Set bootstrapExpect to the number of initial servers.
+ *  - Lost commitments. A member that forgets its commitment (state lost, not
+ *    persisted) may commit again to another set; safety then rests on the
+ *    others. The caller must persist `commitment` before advertising it.
+ *  - Liveness. A committed member waits for its set forever (releasing a
+ *    commitment safely would need more than a hash on gossip): if a member of
+ *    a committed set dies for good, or commits to another set, before the set
+ *    forms, its committed members never bootstrap and wait for a cluster id
+ *    to join; if no other set forms, an operator must intervene. With views
+ *    that only grow, two members do not commit to different sets through the
+ *    candidate rule (each saw the other advertise its set first, and candidate
+ *    sets only move towards smaller names as views grow), and adoption pulls
+ *    members whose candidate moved on back into a set already committed to;
+ *    the property tests exercise this. Members that vanish during bootstrap
+ *    can still strand a set. Suspect members stay in the candidate set so
+ *    transient suspicion does not change it; commit and bootstrap need every
+ *    member of the set alive.
+ */
+import { MemberState, type Tags } from '../../gossip/messages.js';
+import { assert } from '../../util/assert.js';
+import { adoptSearchMaxHashes, findAdoptableSet } from './adopt.js';
+import { candidateHash, clusterIdFor } from './hash.js';
+import { TAG_BOOT, clusterIdOf, formatBootTag, isVoterEligible, parseBootTag } from './tags.js';
+
+export interface BootstrapMember {
+  name: string;
+  state: MemberState;
+  tags: Tags;
+}
+
+/** A commitment to a candidate set: persist it before advertising it; never change it. */
+export interface BootCommitment {
+  candidate: string[];
+}
+
+export interface BootstrapInput {
+  self: string;
+  selfEligible: boolean;
+  hasRaftState: boolean;
+  bootstrapExpect: number;
+  /** The gossip member table (self may be in it; its entry is ignored). */
+  members: readonly BootstrapMember[];
+  /** This member's commitment, if it has made one (from persistent state). */
+  commitment?: BootCommitment | undefined;
+}
+
+export type BootstrapDecision =
+  | { action: 'already-bootstrapped' }
+  /** `otherClusterIds`: further ids seen at the same time (a split brain to report), usually empty. */
+  | { action: 'join-existing'; clusterId: string; otherClusterIds: string[] }
+  /** Advertise no shoal.boot. */
+  | { action: 'wait'; reason: string }
+  /** Advertise `bootTag`. When `committed`, persist `{ candidate }` first and never change it. */
+  | { action: 'propose'; candidate: string[]; candidateHash: string; committed: boolean; bootTag: string; reason: string }
+  /** Bootstrap Raft with `voters`; keep advertising `bootTag` and now also shoal.cluster = clusterId. */
+  | { action: 'bootstrap'; voters: string[]; clusterId: string; bootTag: string };
+
+const isUp = (s: MemberState): boolean => s === MemberState.Alive || s === MemberState.Suspect;
+
+export function decideBootstrap(input: BootstrapInput): BootstrapDecision {
+  assert(input.self.length > 0, 'self must be a non-empty name');
+  assert(Number.isSafeInteger(input.bootstrapExpect) && input.bootstrapExpect >= 1, 'bootstrapExpect must be >= 1');
+  if (input.hasRaftState) return { action: 'already-bootstrapped' };
+
+  const others = new Map<string, BootstrapMember>();
+  for (const m of input.members) {
+    if (m.name === input.self) continue;
+    assert(!others.has(m.name), `duplicate member ${m.name}`);
+    others.set(m.name, m);
+  }
+
+  const joined = visibleClusterIds(others);
+  if (joined.length > 0) return { action: 'join-existing', clusterId: joined[0]!, otherClusterIds: joined.slice(1) };
+
+  if (input.commitment !== undefined) return decideCommitted(input.self, input.commitment.candidate, others);
+  if (!input.selfEligible) return { action: 'wait', reason: 'not eligible to be a voter; waiting for a cluster to join' };
+
+  const eligibleUp = [input.self];
+  for (const m of others.values()) if (isUp(m.state) && isVoterEligible(m.tags)) eligibleUp.push(m.name);
+  const adopted = adoptCommittedSet(input.self, input.bootstrapExpect, others, eligibleUp);
+  if (adopted !== undefined) {
+    const hash = candidateHash(adopted);
+    return {
+      action: 'propose',
+      candidate: adopted,
+      candidateHash: hash,
+      committed: true,
+      bootTag: formatBootTag({ candidateHash: hash, committed: true }),
+      reason: 'adopting a set others committed to',
+    };
+  }
+  if (eligibleUp.length < input.bootstrapExpect) {
+    return { action: 'wait', reason: `${eligibleUp.length} of ${input.bootstrapExpect} eligible members visible` };
+  }
+  const candidate = eligibleUp.sort().slice(0, input.bootstrapExpect);
+  const hash = candidateHash(candidate);
+  const propose = (committed: boolean, reason: string): BootstrapDecision => ({
+    action: 'propose',
+    candidate,
+    candidateHash: hash,
+    committed,
+    bootTag: formatBootTag({ candidateHash: hash, committed }),
+    reason,
+  });
+  if (!candidate.includes(input.self)) return propose(false, 'not in the candidate set; proposing it');
+  const missing = candidate.filter((n) => n !== input.self && !advertises(others.get(n), hash, false));
+  if (missing.length > 0) return propose(false, `waiting for ${missing.join(', ')} to propose the same set`);
+  return { action: 'bootstrap', voters: candidate, clusterId: clusterIdFor(candidate), bootTag: 'x' };
+}
+
+function decideCommitted(self: string, candidate: string[], others: Map<string, BootstrapMember>): BootstrapDecision {
+  assert(candidate.includes(self), 'a member only commits to a candidate set it belongs to');
+  const sorted = [...candidate].sort();
+  const hash = candidateHash(sorted);
+  const bootTag = formatBootTag({ candidateHash: hash, committed: true });
+  const missing = sorted.filter((n) => n !== self && !advertises(others.get(n), hash, true));
+  if (missing.length === 0) return { action: 'bootstrap', voters: sorted, clusterId: clusterIdFor(sorted), bootTag };
+  return {
+    action: 'propose',
+    candidate: sorted,
+    candidateHash: hash,
+    committed: true,
+    bootTag,
+    reason: `committed; waiting for ${missing.join(', ')} to commit`,
+  };
+}
+
+/** The set this member should adopt: the committed hash with the most alive advertisers that names a set containing self. */
+function adoptCommittedSet(
+  self: string,
+  setSize: number,
+  others: Map<string, BootstrapMember>,
+  eligibleUp: readonly string[],
+): string[] | undefined {
+  const committedBy = new Map<string, string[]>();
+  const uncommitted = new Set(eligibleUp);
+  for (const m of others.values()) {
+    const tag = parseBootTag(m.tags[TAG_BOOT]);
+    if (tag === undefined || !tag.committed || !isUp(m.state)) continue;
+    uncommitted.delete(m.name);
+    if (m.state !== MemberState.Alive) continue;
+    const names = committedBy.get(tag.candidateHash) ?? [];
+    names.push(m.name);
+    committedBy.set(tag.candidateHash, names);
+  }
+  uncommitted.delete(self);
+  const byAdvertisers = [...committedBy.entries()].sort(
+    (a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1),
+  );
+  for (const [hash, committed] of byAdvertisers.slice(0, adoptSearchMaxHashes)) {
+    const found = findAdoptableSet({ self, setSize, hash, committed, pool: [...uncommitted] });
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** Alive (not merely suspect) and advertising `hash`; committed only if `mustBeCommitted`. */
+function advertises(m: BootstrapMember | undefined, hash: string, mustBeCommitted: boolean): boolean {
+  if (m === undefined || m.state !== MemberState.Alive) return false;
+  const tag = parseBootTag(m.tags[TAG_BOOT]);
+  return tag !== undefined && tag.candidateHash === hash && (tag.committed || !mustBeCommitted);
+}
+
+/** Cluster ids advertised by alive or suspect members, most advertised first, ties by id. */
+function visibleClusterIds(others: Map<string, BootstrapMember>): string[] {
+  const counts = new Map<string, number>();
+  for (const m of others.values()) {
+    const id = clusterIdOf(m.tags);
+    if (id !== undefined && isUp(m.state)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([id]) => id);
+}

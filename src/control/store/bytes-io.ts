@@ -1,0 +1,110 @@
+/**
+ * A growable byte writer and a bounded byte reader for snapshot frames:
+ * unsigned varints up to 2^53, length-prefixed bytes and UTF-8 strings.
+ * The reader checks every length against what is left before it reads and
+ * throws JsonReadFail (the snapshot decoder's failure) on anything wrong.
+ */
+import { JsonReadFail } from './json-read.js';
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+export class ByteWriter {
+  private buf = new Uint8Array(256);
+  private len = 0;
+
+  get length(): number {
+    return this.len;
+  }
+
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  u8(v: number): void {
+    this.reserve(1);
+    this.buf[this.len++] = v;
+  }
+
+  /** A non-negative safe integer, 7 bits a byte. */
+  uint(v: number): void {
+    this.reserve(8);
+    while (v >= 0x80) {
+      this.buf[this.len++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.len++] = v;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.uint(b.length);
+    this.reserve(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  string(s: string): void {
+    this.bytes(textEncoder.encode(s));
+  }
+
+  /** The bytes written (a view; copy it before writing more). */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+export class ByteReader {
+  private at = 0;
+
+  constructor(private readonly buf: Uint8Array) {}
+
+  get done(): boolean {
+    return this.at === this.buf.length;
+  }
+
+  u8(): number {
+    if (this.at >= this.buf.length) throw new JsonReadFail('truncated');
+    return this.buf[this.at++];
+  }
+
+  uint(): number {
+    let v = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = this.u8();
+      v += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        if (!Number.isSafeInteger(v)) throw new JsonReadFail('integer too large');
+        return v;
+      }
+      scale *= 0x80;
+    }
+    throw new JsonReadFail('varint too long');
+  }
+
+  bytes(maxBytes: number): Uint8Array {
+    const n = this.uint();
+    if (n > maxBytes || n > this.buf.length - this.at) throw new JsonReadFail(`bytes of ${n}, at most ${Math.min(maxBytes, this.buf.length - this.at)}`);
+    const out = this.buf.slice(this.at, this.at + n);
+    this.at += n;
+    return out;
+  }
+
+  string(maxBytes: number): string {
+    const n = this.uint();
+    if (n > maxBytes || n > this.buf.length - this.at) throw new JsonReadFail(`string of ${n} bytes, at most ${maxBytes}`);
+    let s: string;
+    try {
+      s = textDecoder.decode(this.buf.subarray(this.at, this.at + n));
+    } catch {
+      throw new JsonReadFail('string is not UTF-8');
+    }
+    this.at += n;
+    return s;
+  }
+}
