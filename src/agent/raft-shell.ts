@@ -75,7 +75,7 @@ export class RaftShell {
   private loop: Promise<void> | undefined = undefined;
   private stopped = false;
   private closing: Promise<void> | undefined = undefined;
-  /** Called when this node stops being the leader (leadership hand-off on close). */
+  /** Called when this node learns of another leader (leadership hand-off on close). */
   private leaderChanged: (() => void) | undefined = undefined;
   /** Shutdowns that handed leadership to another voter. */
   leadershipHandOffs = 0;
@@ -286,7 +286,7 @@ export class RaftShell {
     await Promise.race([changed, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
     clearTimeout(timer);
     this.leaderChanged = undefined;
-    this.leadershipHandOffs += this.leader !== this.id ? 1 : 0;
+    if (this.leader !== this.id && this.leader !== '') this.leadershipHandOffs++;
     // Let the Ready that told the new leader (TimeoutNow, heartbeats) reach the wire.
     await this.loop?.catch(() => undefined);
   }
@@ -383,7 +383,7 @@ export class RaftShell {
     if (rd.softState !== undefined) {
       this.leader = rd.softState.leader;
       if (this.leaderReachable()) this.leaderWait.flush();
-      if (this.leader !== this.id) this.leaderChanged?.();
+      if (this.leader !== this.id && this.leader !== '') this.leaderChanged?.();
     }
     this.serveReads();
     this.profile.handled(rd.messages.length, rd.committedEntries.length, t2 - t1, performance.now() - t2);

@@ -77,10 +77,14 @@ export class AutopilotDriver {
     return this.inflight !== undefined;
   }
 
-  /** Leader only: the change to propose now, if any. */
-  tick(nowMs: number, view: AutopilotView): VoterChange | undefined {
+  /** Leader only: is a plan due now? (Forgets a change in flight for longer than the timeout.) */
+  due(nowMs: number): boolean {
     if (this.inflight !== undefined && nowMs - this.inflight.sinceMs >= this.inflightTimeoutMs) this.inflight = undefined;
-    if (this.inflight !== undefined || nowMs < this.nextRunMs) return undefined;
+    return this.inflight === undefined && nowMs >= this.nextRunMs;
+  }
+
+  /** Leader only, when due(): the change to propose now, if any. */
+  plan(nowMs: number, view: AutopilotView): VoterChange | undefined {
     this.nextRunMs = nowMs + this.intervalMs;
     // Members of the configuration that gossip does not know at all are down from now on.
     const conf = new Set([...view.voters, ...view.learners]);

@@ -23,6 +23,8 @@ export const PeerLinkState = {
 } as const;
 export type PeerLinkState = (typeof PeerLinkState)[keyof typeof PeerLinkState];
 
+/** TCP keepalive starts probing an idle connection after this long. */
+const keepAliveInitialDelayMs = 5000;
 /** Compact the queue array once this many slots at its head are consumed. */
 const queueCompactSlots = 1024;
 
@@ -117,6 +119,8 @@ export class PeerLink {
     const s = net.connect({ host: this.target.host, port: this.target.port });
     this.socket = s;
     s.setNoDelay(true);
+    // Detects a peer host that vanished without a FIN (the OS's probe schedule applies after this delay).
+    s.setKeepAlive(true, keepAliveInitialDelayMs);
     let connected = false;
     const connectTimer = setTimeout(() => s.destroy(), this.limits.connectTimeoutMs);
     s.once('connect', () => {

@@ -5,12 +5,18 @@
  * throws JsonReadFail (the snapshot decoder's failure) on anything wrong.
  */
 import { JsonReadFail } from './json-read.js';
+import { utf8Bytes } from './keys.js';
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
 export class ByteWriter {
-  private buf = new Uint8Array(256);
+  private buf: Uint8Array;
+
+  constructor(initialBytes = 256) {
+    this.buf = new Uint8Array(initialBytes);
+  }
+
   private len = 0;
 
   get length(): number {
@@ -41,6 +47,26 @@ export class ByteWriter {
     this.buf[this.len++] = v;
   }
 
+  /** Bytes without a length. */
+  raw(b: Uint8Array): void {
+    this.reserve(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  /** A big-endian u32 at an earlier position (a frame length written after the frame). */
+  patchU32(at: number, v: number): void {
+    new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength).setUint32(at, v);
+  }
+
+  /** Room for a u32 to patch later; returns its position. */
+  placeholderU32(): number {
+    this.reserve(4);
+    const at = this.len;
+    this.len += 4;
+    return at;
+  }
+
   bytes(b: Uint8Array): void {
     this.uint(b.length);
     this.reserve(b.length);
@@ -49,7 +75,16 @@ export class ByteWriter {
   }
 
   string(s: string): void {
-    this.bytes(textEncoder.encode(s));
+    const n = utf8Bytes(s);
+    this.uint(n);
+    this.reserve(n);
+    if (n === s.length) {
+      // ASCII: no encoder call, no allocation.
+      for (let i = 0; i < n; i++) this.buf[this.len + i] = s.charCodeAt(i);
+    } else {
+      textEncoder.encodeInto(s, this.buf.subarray(this.len, this.len + n));
+    }
+    this.len += n;
   }
 
   /** The bytes written (a view; copy it before writing more). */

@@ -210,6 +210,11 @@ export class ConfigStore {
     };
   }
 
+  /** Send every caught-up watch the current revision (see WatchHub.notifyProgress). */
+  notifyWatchProgress(): void {
+    this.watches.notifyProgress();
+  }
+
   get watchCount(): number {
     return this.watches.size;
   }

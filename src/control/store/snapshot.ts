@@ -69,11 +69,15 @@ function bytesReviver(_key: string, value: unknown): unknown {
 }
 
 export function encodeSnapshot(state: StoreState): Uint8Array {
-  const frames: Uint8Array[] = [];
-  const add = (item: unknown): void => {
-    frames.push(textEncoder.encode(JSON.stringify(item, bytesReplacer)));
+  const w = new ByteWriter(64 * 1024);
+  w.raw(new Uint8Array(preambleBytes));
+  const frame = (write: () => void): void => {
+    const at = w.placeholderU32();
+    write();
+    w.patchU32(at, w.length - at - frameHeaderBytes);
   };
-  add({
+  const json = (item: unknown): void => frame(() => w.raw(textEncoder.encode(JSON.stringify(item, bytesReplacer))));
+  json({
     capacity: state.capacity,
     appliedIndex: state.appliedIndex,
     revision: state.revision,
@@ -83,39 +87,26 @@ export function encodeSnapshot(state: StoreState): Uint8Array {
     sessions: state.sessions.length,
     history: state.history.length,
   });
-  for (const kv of state.kvs) {
-    const w = new ByteWriter();
-    writeKv(w, kv);
-    frames.push(w.view());
-  }
-  for (const l of state.leases) add(l);
-  for (const s of state.sessions) add(s);
+  for (const kv of state.kvs) frame(() => writeKv(w, kv));
+  for (const l of state.leases) json(l);
+  for (const s of state.sessions) json(s);
   for (const r of state.history) {
-    const w = new ByteWriter();
-    w.uint(r.revision);
-    w.uint(r.events.length);
-    for (const e of r.events) {
-      w.u8(e.type === 'put' ? eventPut : eventDelete);
-      w.u8(e.prevKv === undefined ? 0 : 1);
-      if (e.type === 'put') writeKv(w, e.kv);
-      else w.string(e.kv.key);
-      if (e.prevKv !== undefined) writeKv(w, e.prevKv);
-    }
-    frames.push(w.view());
+    frame(() => {
+      w.uint(r.revision);
+      w.uint(r.events.length);
+      for (const e of r.events) {
+        w.u8(e.type === 'put' ? eventPut : eventDelete);
+        w.u8(e.prevKv === undefined ? 0 : 1);
+        if (e.type === 'put') writeKv(w, e.kv);
+        else w.string(e.kv.key);
+        if (e.prevKv !== undefined) writeKv(w, e.prevKv);
+      }
+    });
   }
-  let bodyBytes = 0;
-  for (const f of frames) bodyBytes += frameHeaderBytes + f.length;
-  const out = new Uint8Array(preambleBytes + bodyBytes);
-  const view = new DataView(out.buffer);
+  const out = w.view().slice();
   out.set(magic, 0);
   out[4] = formatVersion;
-  let at = preambleBytes;
-  for (const f of frames) {
-    view.setUint32(at, f.length);
-    out.set(f, at + frameHeaderBytes);
-    at += frameHeaderBytes + f.length;
-  }
-  view.setUint32(5, crc32(out.subarray(preambleBytes)));
+  new DataView(out.buffer).setUint32(5, crc32(out.subarray(preambleBytes)));
   return out;
 }
 

@@ -7,11 +7,13 @@
 import { compareKeys } from './keys.js';
 
 /** Keys per chunk: splices stay small, and 1M keys are about 2k chunks. */
-const chunkKeysMax = 512;
+const defaultChunkKeysMax = 512;
 
 export class SortedKeys {
   private chunks: string[][] = [];
   private count = 0;
+
+  constructor(private readonly chunkKeysMax = defaultChunkKeysMax) {}
 
   get size(): number {
     return this.count;
@@ -28,7 +30,7 @@ export class SortedKeys {
     const chunk = this.chunks[c];
     chunk.splice(lowerBound(chunk, key), 0, key);
     this.count++;
-    if (chunk.length > chunkKeysMax) this.chunks.splice(c + 1, 0, chunk.splice(chunk.length >>> 1));
+    if (chunk.length > this.chunkKeysMax) this.chunks.splice(c + 1, 0, chunk.splice(chunk.length >>> 1));
   }
 
   /** Returns whether the key was present. */

@@ -25,8 +25,10 @@ import type { RevisionRecord, StoreEvent } from './types.js';
 
 export interface WatchBatch {
   readonly watchId: number;
-  /** Whole revisions in revision order; an event's revision is event.kv.modRevision. */
+  /** Whole revisions in revision order; an event's revision is event.kv.modRevision. Empty: a progress notification. */
   readonly events: readonly StoreEvent[];
+  /** Every change up to this revision has now been delivered: a client resumes from revision + 1. */
+  readonly revision: number;
 }
 
 export interface WatchClosed {
@@ -101,8 +103,9 @@ class Watcher implements WatchHandle {
     return events;
   }
 
+  /** Events up to nextRevision - 1. */
   deliver(events: StoreEvent[]): boolean {
-    return this.sink.send({ watchId: this.id, events });
+    return this.sink.send({ watchId: this.id, events, revision: this.nextRevision - 1 });
   }
 
   finish(reason: WatchClosed): void {
@@ -183,6 +186,21 @@ export class WatchHub {
       if (!w.isClosed && w.nextRevision < compactedRevision) {
         this.counters.cancelledCompacted++;
         this.close(w, compactedError(w.nextRevision, compactedRevision));
+      }
+    }
+  }
+
+  /**
+   * Progress notification (etcd's progress notify): every caught-up watch
+   * that is not held back gets an empty batch with the current revision, so
+   * a client watching a quiet prefix can resume from a recent revision
+   * instead of one compaction has removed. The shell calls it on a timer.
+   */
+  notifyProgress(): void {
+    const current = this.source.currentRevision();
+    for (const w of [...this.watchers.values()]) {
+      if (!w.isClosed && !w.blocked && w.live && w.nextRevision === current + 1) {
+        if (!w.deliver([])) w.blocked = true;
       }
     }
   }

@@ -155,7 +155,7 @@ interface Scenario {
   fullRound: number;
 }
 
-const maxDelayRounds = 4;
+const maxDelayRounds = 5;
 const settleRounds = 25;
 
 const lateOrNot = (fullRound: number): fc.Arbitrary<number> =>
@@ -243,7 +243,8 @@ function simulate(s: Scenario): SimResult {
       const view: BootstrapMember[] = [];
       members.forEach((other, j) => {
         if (j === i || r < s.visibleFrom[i]![j]!) return;
-        const delay = mix(maxDelayRounds + 1, s.delaySeeds[0]!, i, j, r);
+        // A per-link latency plus per-round jitter: some links are slow throughout.
+        const delay = mix(maxDelayRounds, s.delaySeeds[0]!, i, j) + mix(2, s.delaySeeds[0]!, i, j, r);
         const seenRound = Math.min(r - 1 - delay, other.tagHistory.length - 1);
         const tags = seenRound >= 0 ? other.tagHistory[seenRound]! : other.eligible ? {} : { [TAG_VOTER]: 'false' };
         // Transient suspicion before the views are complete.

@@ -169,3 +169,23 @@ test('watches are bounded by watchesMax, and closeWatches closes them all', (t) 
   t.is(a.closedWith?.error?.code, 'ERR_UNAVAILABLE');
   t.is(store.watchCount, 0);
 });
+
+test('batches carry the revision delivered up to; progress notifications let a quiet watch resume past compaction', (t) => {
+  const h = new Harness();
+  const quiet = new RecordingSink();
+  h.store.watch('/quiet/', 1, quiet);
+  h.put('/quiet/a', '1'); // 1
+  t.is(quiet.batches[0].revision, 1);
+  for (let i = 0; i < 10; i++) h.put('/busy', String(i)); // 2..11
+  h.store.notifyWatchProgress();
+  const progress = quiet.batches[quiet.batches.length - 1];
+  t.deepEqual(progress.events, []);
+  t.is(progress.revision, 11);
+  h.apply({ type: 'compact', revision: 8 });
+  // Resuming from the last event (revision 1) would fail; from the progress revision it works.
+  t.throws(() => h.store.watch('/quiet/', 2, new RecordingSink()), { code: 'ERR_COMPACTED' });
+  const resumed = new RecordingSink();
+  h.store.watch('/quiet/', progress.revision + 1, resumed);
+  h.put('/quiet/b', '2'); // 12
+  t.deepEqual(resumed.events(), ['put /quiet/b=2@12']);
+});

@@ -1,0 +1,137 @@
+/**
+ * Routes of the control plane's HTTP API:
+ *
+ *   GET    /v1/config/{key}        read one key (linearizable; ?serializable=true for local, ?revision=N)
+ *   PUT    /v1/config/{key}        {"value","lease"?,"prevRevision"?} -> {"revision","prevKv"?}
+ *   DELETE /v1/config/{key}        -> {"revision","deleted"}
+ *   GET    /v1/config?prefix=P     range (?limit, ?revision, ?serializable); ?key=K reads one key
+ *   POST   /v1/config/txn          compare / success / failure -> {"succeeded","revision","responses"}
+ *   GET    /v1/config/watch        ?prefix=P&fromRevision=N: a stream of JSON lines (watch-stream.ts)
+ *   POST   /v1/leases, POST /v1/leases/{id}/keepalive, DELETE /v1/leases/{id}   (lease-routes.ts)
+ *   GET    /v1/raft/status, POST /v1/raft/transfer-leader, POST /v1/raft/remove-peer  (raft-routes.ts)
+ *
+ * A key is the rest of the path after /v1/config/, percent-decoded, so it may
+ * hold '/'. The paths /v1/config/txn (POST) and /v1/config/watch (GET) are the
+ * routes above; the keys "txn" and "watch" are read with GET /v1/config?key=.
+ */
+import type * as http from 'node:http';
+import { ErrorCode } from '../util/errors.js';
+import { clientGone, HttpError, readJson, sendJson } from './config-http.js';
+import { checkKey, checkPrefix, parsePutBody, parseQuery, parseTxnBody } from './config-schema.js';
+import type { ControlApi, KvView } from './config-types.js';
+import { handleLeaseRoute } from './lease-routes.js';
+import { handleRaftRoute } from './raft-routes.js';
+import { serveWatch } from './watch-stream.js';
+
+export const ConfigApiLimits = {
+  /** A value is at most 256 KiB and a txn at most 1.5 MiB of keys and values; JSON escaping adds a little. */
+  bodyMaxBytes: 2 * 1024 * 1024,
+} as const;
+
+const readQuerySpec = { serializable: 'bool', revision: 'uint' } as const;
+const rangeQuerySpec = { prefix: 'string', key: 'string', serializable: 'bool', revision: 'uint', limit: 'uint' } as const;
+
+/** Handles a control route; false when the path is not one. */
+export async function handleControlRoute(req: http.IncomingMessage, res: http.ServerResponse, url: URL, api: ControlApi): Promise<boolean> {
+  const path = url.pathname;
+  if (path.startsWith('/v1/raft/')) return handleRaftRoute(req, res, url, api);
+  if (path === '/v1/leases' || path.startsWith('/v1/leases/')) return handleLeaseRoute(req, res, url, api);
+  if (path !== '/v1/config' && !path.startsWith('/v1/config/')) return false;
+  const method = req.method ?? 'GET';
+  if (path === '/v1/config') {
+    if (method !== 'GET') throw notAllowed(method, path);
+    await range(res, url, api);
+    return true;
+  }
+  if (path === '/v1/config/watch' && method === 'GET') {
+    await serveWatch(req, res, url, api);
+    return true;
+  }
+  if (path === '/v1/config/txn' && method === 'POST') {
+    const request = parseTxnBody(await readJson(req, ConfigApiLimits.bodyMaxBytes));
+    parseQuery(url.searchParams, {});
+    await withSignal(res, (signal) => api.txn(request, { signal }), 200);
+    return true;
+  }
+  const key = keyOfPath(url);
+  switch (method) {
+    case 'GET': {
+      const q = parseQuery(url.searchParams, readQuerySpec);
+      await getOne(res, key, api, q.serializable === true, q.revision);
+      return true;
+    }
+    case 'PUT': {
+      parseQuery(url.searchParams, {});
+      const request = parsePutBody(await readJson(req, ConfigApiLimits.bodyMaxBytes), key);
+      await withSignal(res, (signal) => api.put(request, { signal }), 200);
+      return true;
+    }
+    case 'DELETE':
+      parseQuery(url.searchParams, {});
+      await withSignal(res, (signal) => api.delete(key, { signal }), 200);
+      return true;
+    default:
+      throw notAllowed(method, path);
+  }
+}
+
+export function notAllowed(method: string, path: string): HttpError {
+  return new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `method ${method} not allowed on ${path}`);
+}
+
+/** Runs a call with an AbortSignal that fires if the client disconnects, and answers its result. */
+export async function withSignal<T>(res: http.ServerResponse, call: (signal: AbortSignal) => Promise<T>, status: number): Promise<void> {
+  const gone = clientGone(res);
+  try {
+    sendJson(res, status, await call(gone.signal));
+  } finally {
+    gone.done();
+  }
+}
+
+function keyOfPath(url: URL): string {
+  const raw = url.pathname.slice('/v1/config/'.length);
+  let key: string;
+  try {
+    key = decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, ErrorCode.InvalidArgument, 'key is not valid percent-encoding', { field: 'key' });
+  }
+  return checkKey(key, 'key');
+}
+
+async function getOne(res: http.ServerResponse, key: string, api: ControlApi, serializable: boolean, revision: number | undefined): Promise<void> {
+  const gone = clientGone(res);
+  try {
+    const r = await api.get(key, { serializable, signal: gone.signal, ...(revision === undefined ? {} : { revision }) });
+    res.setHeader('x-shoal-revision', String(r.revision));
+    if (r.kv === undefined) {
+      throw new HttpError(404, ErrorCode.NotFound, `key "${key}" not found`, { key, revision: r.revision });
+    }
+    sendJson(res, 200, r.kv satisfies KvView);
+  } finally {
+    gone.done();
+  }
+}
+
+async function range(res: http.ServerResponse, url: URL, api: ControlApi): Promise<void> {
+  const q = parseQuery(url.searchParams, rangeQuerySpec);
+  const serializable = q.serializable === true;
+  if (q.key !== undefined) {
+    if (q.prefix !== undefined || q.limit !== undefined) throw new HttpError(400, ErrorCode.BadRequest, 'give either key or prefix', { field: 'key' });
+    return getOne(res, checkKey(q.key, 'key'), api, serializable, q.revision);
+  }
+  const prefix = checkPrefix(q.prefix ?? '', 'prefix');
+  if (q.limit === 0) throw new HttpError(400, ErrorCode.InvalidArgument, 'limit must be at least 1', { field: 'limit' });
+  await withSignal(
+    res,
+    (signal) =>
+      api.range(prefix, {
+        serializable,
+        signal,
+        ...(q.revision === undefined ? {} : { revision: q.revision }),
+        ...(q.limit === undefined ? {} : { limit: q.limit }),
+      }),
+    200,
+  );
+}
