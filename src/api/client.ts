@@ -39,7 +39,8 @@ export class ApiClient {
     await this.request<{ left: boolean }>('POST', '/v1/leave', {}, ApiClientLimits.joinTimeoutMs, options?.signal);
   }
 
-  private async request<T>(method: string, path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+  /** One JSON request; errors of the agent come back as typed ShoalErrors (details: status, code, and the agent's details). */
+  protected async request<T>(method: string, path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
     const signals = [AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])];
     let res: Response;
     try {
@@ -70,15 +71,16 @@ export class ApiClient {
       throw new ShoalError(ErrorCode.DecodeFailed, `${method} ${path}: HTTP ${res.status} with a body that is not JSON`);
     }
     if (!res.ok) {
-      const err = (json as { error?: { code?: unknown; message?: unknown } }).error;
+      const err = (json as { error?: { code?: unknown; message?: unknown; details?: unknown } }).error;
       const code = typeof err?.code === 'string' ? err.code : 'ERR_HTTP';
       const message = typeof err?.message === 'string' ? err.message : `HTTP ${res.status}`;
-      throw new ShoalError(knownCode(code), message, { details: { status: res.status, code } });
+      const extra = err?.details !== null && typeof err?.details === 'object' ? (err.details as Record<string, unknown>) : {};
+      throw new ShoalError(knownCode(code), message, { details: { ...extra, status: res.status, code } });
     }
     return json as T;
   }
 }
 
-function knownCode(code: string): ErrorCode {
+export function knownCode(code: string): ErrorCode {
   return (Object.values(ErrorCode) as string[]).includes(code) ? (code as ErrorCode) : ErrorCode.Unavailable;
 }

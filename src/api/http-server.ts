@@ -1,8 +1,13 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ErrorCode, ShoalError, isShoalError } from '../util/errors.js';
+import { ErrorCode, ShoalError } from '../util/errors.js';
 import { formatHostPort, parseHostPort, type Address } from '../util/address.js';
-import type { ApiErrorBody, MembershipService } from './types.js';
+import type { MembershipService } from './types.js';
+import { HttpError, readJson as readJsonLimited, sendError, sendJson } from './config-http.js';
+import { handleControlRoute } from './config-routes.js';
+import type { ControlApi } from './config-types.js';
+
+const readJson = (req: http.IncomingMessage): Promise<unknown> => readJsonLimited(req, HttpApiLimits.bodyMaxBytes);
 
 /** Limits of the HTTP API, each with its reason. */
 export const HttpApiLimits = {
@@ -22,30 +27,10 @@ export interface HttpApiOptions {
   /** "host:port"; the API binds 127.0.0.1 unless told otherwise. */
   listen: Address;
   service: MembershipService;
+  /** The control plane's routes (/v1/config, /v1/leases, /v1/raft); 404 without it. */
+  control?: ControlApi;
   /** Called after the response to a successful POST /v1/leave has been sent (the daemon shuts down). */
   onLeft?: () => void;
-}
-
-const STATUS_BY_CODE: Partial<Record<string, number>> = {
-  [ErrorCode.BadRequest]: 400,
-  [ErrorCode.InvalidArgument]: 400,
-  [ErrorCode.InvalidConfig]: 400,
-  [ErrorCode.NotFound]: 404,
-  [ErrorCode.JoinFailed]: 503,
-  [ErrorCode.NotRunning]: 503,
-  [ErrorCode.Unavailable]: 503,
-  [ErrorCode.Timeout]: 504,
-  [ErrorCode.Aborted]: 503,
-};
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** The membership HTTP API: JSON in and out, errors as {"error":{"code","message"}}. */
@@ -125,6 +110,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, optio
         return sendJson(res, 200, { left: true });
       }
       default:
+        if (options.control !== undefined && (await handleControlRoute(req, res, url, options.control))) return;
         if (['/v1/members', '/v1/health', '/v1/join', '/v1/leave'].includes(url.pathname)) {
           throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `method ${req.method} not allowed on ${url.pathname}`);
         }
@@ -148,68 +134,4 @@ function parseJoinBody(body: unknown): string[] {
     if (hp.port === 0) throw new HttpError(400, ErrorCode.BadRequest, `invalid address "${a}": port must be 1..65535`);
   }
   return addrs as string[];
-}
-
-function readJson(req: http.IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > HttpApiLimits.bodyMaxBytes) {
-      req.resume();
-      reject(new HttpError(413, ErrorCode.BadRequest, `body exceeds ${HttpApiLimits.bodyMaxBytes} bytes`));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let sizeBytes = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      sizeBytes += chunk.length;
-      if (sizeBytes > HttpApiLimits.bodyMaxBytes) {
-        failed = true;
-        chunks.length = 0;
-        reject(new HttpError(413, ErrorCode.BadRequest, `body exceeds ${HttpApiLimits.bodyMaxBytes} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('error', (err) => {
-      failed = true;
-      reject(new HttpError(400, ErrorCode.BadRequest, `request failed: ${err.message}`));
-    });
-    req.on('end', () => {
-      if (failed) return;
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.trim() === '') return resolve(undefined);
-      try {
-        resolve(JSON.parse(text));
-      } catch {
-        reject(new HttpError(400, ErrorCode.BadRequest, 'body is not valid JSON'));
-      }
-    });
-  });
-}
-
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function sendError(res: http.ServerResponse, e: unknown): void {
-  let status = 500;
-  let code: string = 'ERR_INTERNAL';
-  let message = e instanceof Error ? e.message : String(e);
-  if (e instanceof HttpError) {
-    status = e.status;
-    code = e.code;
-  } else if (isShoalError(e)) {
-    status = STATUS_BY_CODE[e.code] ?? 500;
-    code = e.code;
-  } else {
-    message = `internal error: ${message}`;
-  }
-  const body: ApiErrorBody = { error: { code, message } };
-  if (status === 413) res.setHeader('connection', 'close');
-  sendJson(res, status, body);
 }

@@ -85,7 +85,19 @@ export class ControlCluster {
     this.rng = new SeededRng(this.seed);
     this.network = new SimNetwork<ControlPayload>(this.scheduler, this.rng.fork(), { defaultLink: options.link ?? {} });
     this.logMax = options.logMax ?? 100_000;
-    (this.gossipHost as { network: SimNetwork<GossipPayload> }).network = this.network as unknown as SimNetwork<GossipPayload>;
+    this.gossipHost = {
+      scheduler: this.scheduler,
+      network: this.network as unknown as SimNetwork<GossipPayload>,
+      view: this.view,
+      traffic: this.traffic,
+      log: this.log,
+      wire: codecWire,
+      roundTrip: false,
+      coreFactory: (config, rng, nowMs) => this.coreFactory(config, rng, nowMs),
+      forkRng: (): Rng => this.rng.fork(),
+      nodeStarted: () => {},
+      nodeStopped: () => {},
+    };
     this.coreFactory = (config, rng, nowMs) => {
       const core = new GossipCore(config, rng, nowMs);
       const node = this.nodes.get(config.name);
@@ -102,19 +114,13 @@ export class ControlCluster {
    * Raft: gossip nodes only send gossip payloads and only gossip nodes send to
    * gossip addresses, so on their addresses the network carries GossipPayload only.
    */
-  private readonly gossipHost: SimGossipHost = {
-    scheduler: this.scheduler,
-    network: undefined as unknown as SimNetwork<GossipPayload>,
-    view: this.view,
-    traffic: this.traffic,
-    log: this.log,
-    wire: codecWire,
-    roundTrip: false,
-    coreFactory: (config, rng, nowMs) => this.coreFactory(config, rng, nowMs),
-    forkRng: (): Rng => this.rng.fork(),
-    nodeStarted: () => {},
-    nodeStopped: () => {},
-  };
+  /**
+   * What the gossip nodes see of the simulation. The network is shared with
+   * Raft, but gossip nodes only send gossip payloads and only gossip nodes send
+   * to gossip addresses: on those addresses it carries GossipPayload only.
+   */
+  private readonly gossipHost: SimGossipHost;
+
 
   // ---- members -----------------------------------------------------------------------
 
