@@ -18,6 +18,22 @@ export {
 } from './agent/config.js';
 export type { HealthView, MemberStateName, MemberView } from './api/types.js';
 export { ApiClient } from './api/client.js';
+export { ConfigClient } from './api/config-client.js';
+export { AgentConfigApi } from './agent/control-facade.js';
+export type { ControlAgentOptions } from './agent/control-options.js';
+export type {
+  ControlApi,
+  DeleteResult,
+  KvView,
+  LeaseView,
+  PutResult,
+  RaftStatusView,
+  RangeView,
+  TxnRequest,
+  TxnResult,
+  WatchEventView,
+} from './api/config-types.js';
+export type { WatchLine } from './api/watch-stream.js';
 export { HttpApiServer } from './api/http-server.js';
 export { UdpTcpTransport } from './transport/net.js';
 export type { Transport, TransportStats } from './transport/transport.js';

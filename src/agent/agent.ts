@@ -1,4 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { GossipCore } from '../gossip/core.js';
 import type { MemberEvent, MemberInfo } from '../gossip/events.js';
 import { MessageType, memberStateName, MemberState, type Tags } from '../gossip/messages.js';
@@ -14,6 +16,14 @@ import { GossipShell, monotonicMs, type GossipShellStats } from './gossip-shell.
 import { JoinTracker, resolveSeed } from './join.js';
 import { SnapshotLimits, readSnapshot, writeSnapshot } from './snapshot.js';
 import { TypedEmitter } from './typed-emitter.js';
+import type { WatchEventView } from '../api/config-types.js';
+import { ConfigFollower } from './config-follower.js';
+import { RoutingControlApi } from './control-routing.js';
+import { AgentConfigApi } from './control-facade.js';
+import { cliControlDefaults, resolveControlOptions } from './control-options.js';
+import { ControlShell } from './control-shell.js';
+import { eventView } from '../api/config-views.js';
+import { TAG_HTTP_ADDR, TAG_RAFT_ADDR, TAG_VOTER } from '../control/autopilot/tags.js';
 
 export interface UserEvent {
   name: string;
@@ -32,6 +42,12 @@ export interface AgentEvents {
   'member-reaped': [MemberView];
   'name-conflict': [MemberView];
   'user-event': [UserEvent];
+  /** The control plane's Raft leader changed (leader '' while none is known). */
+  'leader-changed': [{ leader: string; term: number }];
+  /** Committed config changes of one or more revisions, in order (every member of the Raft group sees each once). */
+  'config-changed': [{ revision: number; changes: WatchEventView[] }];
+  /** The control plane stopped on a fatal error (storage I/O); gossip keeps running. */
+  'control-failed': [Error];
   /** The agent has stopped (after stop(), or after a leave through the HTTP API). */
   stopped: [];
 }
@@ -61,7 +77,18 @@ type Phase = 'running' | 'leaving' | 'stopping' | 'stopped';
  */
 export class Agent extends TypedEmitter<AgentEvents> implements MembershipService {
   readonly name: string;
-  readonly config: ResolvedAgentConfig;
+  /** The validated configuration this agent runs with. */
+  readonly settings: ResolvedAgentConfig;
+  /** The replicated config store (get, put, delete, txn, watch, lease); see control-facade.ts. */
+  readonly config: AgentConfigApi;
+  private control: ControlShell | undefined;
+  private controlApi: RoutingControlApi | undefined;
+  private follower: ConfigFollower | undefined;
+  private controlTags: Record<string, string> = {};
+  private fixedControlTags: Record<string, string> = {};
+  private membershipScheduled = false;
+  private membershipTimer: NodeJS.Timeout | undefined;
+  private tempDataDir: string | undefined;
   private readonly transport: UdpTcpTransport;
   private readonly shell: GossipShell;
   private http: HttpApiServer | undefined;
@@ -78,7 +105,8 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
 
   private constructor(config: ResolvedAgentConfig, transport: UdpTcpTransport, rngSeed: number) {
     super();
-    this.config = config;
+    this.settings = config;
+    this.config = new AgentConfigApi(() => this.controlApi);
     this.name = config.name;
     this.transport = transport;
     const gossipConfig = buildGossipConfig(config, transport.localAddr);
@@ -129,13 +157,16 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     }
     agent.shell.start();
     try {
+      await agent.startControl(config);
       if (resolved.http !== undefined) {
         agent.http = await HttpApiServer.listen({
           listen: resolved.http,
           service: agent,
+          ...(agent.controlApi === undefined ? {} : { control: agent.controlApi }),
           onLeft: () => void agent.stop({ leave: false }),
         });
       }
+      if (agent.control !== undefined) agent.announceControl();
       if (resolved.join.length > 0) await agent.join(resolved.join);
       if (resolved.dataDir !== undefined) await agent.startSnapshots(resolved.dataDir);
     } catch (e) {
@@ -209,7 +240,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     if (seeds.length === 0) {
       throw new ShoalError(ErrorCode.JoinFailed, `join failed: none of ${addrs.join(', ')} resolves to another node`);
     }
-    const tracker = new JoinTracker(seeds, options.timeoutMs ?? this.config.joinTimeoutMs, options.signal, (t) => this.joins.delete(t));
+    const tracker = new JoinTracker(seeds, options.timeoutMs ?? this.settings.joinTimeoutMs, options.signal, (t) => this.joins.delete(t));
     this.joins.add(tracker);
     this.shell.act((core, nowMs) => core.join(seeds, nowMs));
     return tracker.promise;
@@ -219,7 +250,86 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
   setTags(tags: Record<string, string>): void {
     this.assertRunning();
     const checked: Tags = validateTags('tags', tags);
-    this.shell.act((core, nowMs) => core.setTags(checked, nowMs));
+    this.settings.tags = { ...checked };
+    this.applyTags();
+  }
+
+  /** The control plane's Raft status, or undefined without a control plane. */
+  raftStatus(): ReturnType<ControlShell['status']> | undefined {
+    return this.control?.status();
+  }
+
+  /** Open the control shell (binds the Raft port); ticking starts in announceControl(). */
+  private async startControl(config: AgentConfig): Promise<void> {
+    const fromCli = config.control === undefined ? cliControlDefaults() : undefined;
+    const opts = this.settings.control ?? (fromCli === undefined ? undefined : resolveControlOptions(fromCli, this.settings.bind));
+    if (opts === undefined) return;
+    let dataDir = this.settings.dataDir;
+    if (dataDir === undefined) {
+      dataDir = await mkdtemp(path.join(os.tmpdir(), `shoal-${this.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-`));
+      this.tempDataDir = dataDir;
+    }
+    this.control = await ControlShell.open({
+      name: this.name,
+      dataDir,
+      raftListen: opts.raftListen,
+      advertiseHost: this.addr.slice(0, this.addr.lastIndexOf(':')),
+      core: {
+        bootstrapExpect: opts.bootstrapExpect,
+        eligible: opts.voter,
+        autopilot: opts.autopilot,
+        ...(opts.tickMs === undefined ? {} : { tickMs: opts.tickMs }),
+        ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs }),
+      },
+      clock: monotonicMs,
+      onEvent: (e) => {
+        if (e.type === 'leader-changed') this.emit('leader-changed', { leader: e.leader, term: e.term });
+        else this.emit('config-changed', { revision: e.revision, changes: e.changes.map(eventView) });
+      },
+      onTags: (tags) => {
+        this.controlTags = tags;
+        if (this.phase === 'running' || this.phase === 'leaving') this.applyTags();
+      },
+      onFatal: (e) => this.emit('control-failed', e instanceof Error ? e : new Error(String(e))),
+    });
+    this.follower = new ConfigFollower(this.name, (revision, changes) => this.emit('config-changed', { revision, changes }));
+    this.controlApi = new RoutingControlApi(this.control, this.name, this.follower);
+  }
+
+  /** Advertise the Raft and HTTP addresses, then start the control plane's clock. */
+  private announceControl(): void {
+    const control = this.control!;
+    this.fixedControlTags = { [TAG_RAFT_ADDR]: control.raftAddress };
+    if (this.http !== undefined) this.fixedControlTags[TAG_HTTP_ADDR] = this.http.address;
+    const resolved = this.settings.control ?? resolveControlOptions(cliControlDefaults() ?? {}, this.settings.bind);
+    if (!resolved.voter) this.fixedControlTags[TAG_VOTER] = 'false';
+    this.applyTags();
+    control.start();
+    this.membershipTimer = setInterval(() => this.scheduleMembership(), 1000);
+    this.membershipTimer.unref();
+  }
+
+  /** User tags, then the control plane's fixed tags (addresses), then the core's (cluster id, boot, rev). */
+  private applyTags(): void {
+    const tags: Tags = validateTags('tags', { ...this.settings.tags, ...this.fixedControlTags, ...this.controlTags });
+    this.shell.act((core, nowMs) => core.setTags(tags, nowMs));
+    this.scheduleMembership();
+  }
+
+  /** Give the control plane the gossip view, once per turn of the event loop. */
+  private scheduleMembership(): void {
+    if (this.control === undefined || this.membershipScheduled) return;
+    this.membershipScheduled = true;
+    setImmediate(() => {
+      this.membershipScheduled = false;
+      if (this.phase === 'stopping' || this.phase === 'stopped') return;
+      const members = this.shell.core.members();
+      this.control?.onMembership(members);
+      this.follower?.onMembership(members);
+      // Outside the Raft group the config is followed by watch; inside, the local replica has it.
+      if (this.controlApi?.isRaftMember()) void this.follower?.stop();
+      else this.follower?.start();
+    });
   }
 
   /** Send a serf-style user event to every member. */
@@ -238,7 +348,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       this.phase = 'leaving';
       this.shell.act((core, nowMs) => core.leave(nowMs));
     }
-    await this.shell.waitFor(() => this.shell.core.leaveComplete(), this.config.leaveTimeoutMs);
+    await this.shell.waitFor(() => this.shell.core.leaveComplete(), this.settings.leaveTimeoutMs);
   }
 
   /** Stop the agent; with leave: true (the default) announce it first. Idempotent. */
@@ -251,10 +361,15 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     if (leave && (this.phase === 'running' || this.phase === 'leaving')) await this.leave();
     this.phase = 'stopping';
     for (const j of [...this.joins]) j.cancel();
+    if (this.membershipTimer) clearInterval(this.membershipTimer);
+    // The control plane stops before gossip (it started after it).
+    await this.follower?.stop();
+    await this.control?.close().catch(() => undefined);
     const snapshotAddrs = this.aliveAddrs();
     this.shell.stop();
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     await Promise.all([this.http?.close(), this.transport.close(), this.saveSnapshot(snapshotAddrs, leave)]);
+    if (this.tempDataDir !== undefined) await rm(this.tempDataDir, { recursive: true, force: true }).catch(() => undefined);
     this.phase = 'stopped';
     this.emit('stopped');
   }
@@ -280,7 +395,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
 
   /** Writes are chained so two never race on the temp file; failures are counted, never thrown. */
   private saveSnapshot(addrs: Address[], left: boolean): Promise<void> {
-    const dataDir = this.config.dataDir;
+    const dataDir = this.settings.dataDir;
     // A node alone has nothing worth remembering: keep the last useful snapshot.
     if (dataDir === undefined || (!left && addrs.length === 0)) return Promise.resolve();
     this.snapshotChain = this.snapshotChain.then(() =>
@@ -305,6 +420,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
         return;
       default:
         this.emit(e.type, toMemberView(e.member));
+        this.scheduleMembership();
     }
   }
 

@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import { parseHostPort, type Address, type HostPort } from '../util/address.js';
 import { presets, validateGossipConfig, type GossipConfig } from '../gossip/config.js';
+import { resolveControlOptions, type ControlAgentOptions, type ResolvedControlOptions } from './control-options.js';
 
 export const PRESET_NAMES = ['lan', 'wan', 'local'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
@@ -33,6 +34,11 @@ export interface AgentConfig {
   leaveTimeoutMs?: number;
   /** Seed of the gossip core's PRNG (tests); default from crypto. */
   rngSeed?: number;
+  /**
+   * Run the control plane (Raft config store, autopilot) with these options;
+   * absent: no control plane (agent.config rejects ERR_NOT_RUNNING). `shoal agent` always runs it.
+   */
+  control?: ControlAgentOptions;
 }
 
 export interface ResolvedAgentConfig {
@@ -48,6 +54,7 @@ export interface ResolvedAgentConfig {
   gossip: GossipOverrides;
   leaveTimeoutMs: number;
   rngSeed: number | undefined;
+  control: ResolvedControlOptions | undefined;
 }
 
 export const AgentDefaults = {
@@ -154,6 +161,7 @@ export function validateAgentConfig(config: AgentConfig): ResolvedAgentConfig {
     gossip: { ...gossip },
     leaveTimeoutMs: positiveInt('leaveTimeoutMs', config.leaveTimeoutMs, AgentDefaults.leaveTimeoutMs),
     rngSeed: config.rngSeed,
+    control: config.control === undefined ? undefined : resolveControlOptions(config.control, bind),
   };
 }
 

@@ -129,6 +129,12 @@ export class ControlApiAdapter implements ControlApi {
     return { revision: r.revision, deleted: r.response.deleted };
   }
 
+  async compact(revision: number, options: WriteOptions = {}): Promise<{ revision: number; compactedRevision: number }> {
+    const r = await this.backend.write({ type: 'compact', revision }, options.signal);
+    if (r.response.kind !== 'compact') throw unexpected(r.response);
+    return { revision: r.revision, compactedRevision: r.response.compactedRevision };
+  }
+
   transferLeader(to: string | undefined, options: WriteOptions = {}): Promise<{ leader: string }> {
     return this.backend.transferLeader(to, options.signal);
   }

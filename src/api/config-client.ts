@@ -82,6 +82,10 @@ export class ConfigClient extends ApiClient {
     return this.request('POST', '/v1/config/txn', request, ConfigClientLimits.writeTimeoutMs, options.signal);
   }
 
+  compact(revision: number, options: CallOptions = {}): Promise<{ revision: number; compactedRevision: number }> {
+    return this.request('POST', '/v1/config/compact', { revision }, ConfigClientLimits.writeTimeoutMs, options.signal);
+  }
+
   leaseGrant(request: LeaseGrantRequest, options: CallOptions = {}): Promise<LeaseView> {
     return this.request('POST', '/v1/leases', request, ConfigClientLimits.writeTimeoutMs, options.signal);
   }

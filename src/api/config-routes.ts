@@ -7,17 +7,18 @@
  *   GET    /v1/config?prefix=P     range (?limit, ?revision, ?serializable); ?key=K reads one key
  *   POST   /v1/config/txn          compare / success / failure -> {"succeeded","revision","responses"}
  *   GET    /v1/config/watch        ?prefix=P&fromRevision=N: a stream of JSON lines (watch-stream.ts)
+ *   POST   /v1/config/compact      {"revision": N}: drop history before N -> {"revision","compactedRevision"}
  *   POST   /v1/leases, POST /v1/leases/{id}/keepalive, DELETE /v1/leases/{id}   (lease-routes.ts)
  *   GET    /v1/raft/status, POST /v1/raft/transfer-leader, POST /v1/raft/remove-peer  (raft-routes.ts)
  *
  * A key is the rest of the path after /v1/config/, percent-decoded, so it may
  * hold '/'. The paths /v1/config/txn (POST) and /v1/config/watch (GET) are the
- * routes above; the keys "txn" and "watch" are read with GET /v1/config?key=.
+ * routes above; the keys "txn", "watch" and "compact" are read with GET /v1/config?key=.
  */
 import type * as http from 'node:http';
 import { ErrorCode } from '../util/errors.js';
 import { clientGone, HttpError, readJson, sendJson } from './config-http.js';
-import { checkKey, checkPrefix, parsePutBody, parseQuery, parseTxnBody } from './config-schema.js';
+import { checkKey, checkPrefix, parseCompactBody, parsePutBody, parseQuery, parseTxnBody } from './config-schema.js';
 import type { ControlApi, KvView } from './config-types.js';
 import { handleLeaseRoute } from './lease-routes.js';
 import { handleRaftRoute } from './raft-routes.js';
@@ -51,6 +52,12 @@ export async function handleControlRoute(req: http.IncomingMessage, res: http.Se
     const request = parseTxnBody(await readJson(req, ConfigApiLimits.bodyMaxBytes));
     parseQuery(url.searchParams, {});
     await withSignal(res, (signal) => api.txn(request, { signal }), 200);
+    return true;
+  }
+  if (path === '/v1/config/compact' && method === 'POST') {
+    parseQuery(url.searchParams, {});
+    const { revision } = parseCompactBody(await readJson(req, ConfigApiLimits.bodyMaxBytes));
+    await withSignal(res, (signal) => api.compact(revision, { signal }), 200);
     return true;
   }
   const key = keyOfPath(url);

@@ -197,3 +197,9 @@ export function parseQuery<S extends Record<string, QueryKind>>(
   }
   return out as { [K in keyof S]?: S[K] extends 'bool' ? boolean : S[K] extends 'uint' ? number : string };
 }
+
+/** POST /v1/config/compact body: {"revision": N}. */
+export function parseCompactBody(body: unknown): { revision: number } {
+  const o = strictObject(body, 'body', ['revision'], ['revision']);
+  return { revision: checkUint(o.revision, 'revision', 1) };
+}

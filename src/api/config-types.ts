@@ -183,4 +183,6 @@ export interface ControlApi {
   /** Ask the leader to hand leadership to `to` (default: the most caught-up voter); resolves with the new leader. */
   transferLeader(to: string | undefined, options?: WriteOptions): Promise<{ leader: string }>;
   removePeer(name: string, options?: WriteOptions): Promise<{ removed: string }>;
+  /** Drop history before revision: reads and watches below it fail with ERR_COMPACTED. */
+  compact(revision: number, options?: WriteOptions): Promise<{ revision: number; compactedRevision: number }>;
 }

@@ -1,35 +1,56 @@
 /**
- * Runs voter planning on the leader every autopilotIntervalMs, one conf
- * change at a time: the next is planned only once the previous one has been
- * applied here (or was dropped, or timed out). Every member tracks, on its
- * own clock, since when each member has been down or alive, so a new leader
- * has the history at hand.
+ * Runs the autopilot's planVoterChange (autopilot/planner.ts) on the leader
+ * every autopilotIntervalMs, one change at a time: the next is planned only
+ * once the previous one has been applied here (or was dropped, or timed
+ * out). Around the planner, two rules of this driver:
+ *  - a learner is promoted only if the leader has heard from it within the
+ *    last election timeout (Raft's recentActive) and the active voters would
+ *    still be a quorum with it: a learner gossip shows alive but Raft cannot
+ *    reach (a partition) would otherwise cost the cluster its quorum;
+ *  - when the planner has nothing to do, eligible alive members are added as
+ *    learners up to learnerSparesMax: warm spares, and the way a member that
+ *    joined with an empty configuration gets into the Raft group.
+ * The voter target is never below bootstrapExpect (see controlAutopilotConfig).
  */
-import { MemberState } from '../gossip/messages.js';
 import type { MemberInfo } from '../gossip/events.js';
-import type { ConfChange } from '../raft/types.js';
-import type { AutopilotConfig } from './autopilot/config.js';
-import { planVoterChangeLocal, type PlanMember, type VoterChange } from './voter-plan.js';
+import { MemberState } from '../gossip/messages.js';
+import { ConfChangeType, type ConfChange } from '../raft/types.js';
+import { validateAutopilotConfig, type AutopilotConfig } from './autopilot/config.js';
+import { planVoterChange } from './autopilot/planner.js';
+import { isVoterEligible, zoneOf } from './autopilot/tags.js';
 
-/** Members tracked; beyond it new names are ignored (a gossip view is bounded by the gossip layer anyway). */
-export const autopilotTrackedMembersMax = 100_000;
+/** Eligible members kept as learners beyond the voters (warm spares); the rest follow the config by watch. */
+export const learnerSparesMax = 2;
 
 export interface AutopilotView {
   leader: string;
   voters: readonly string[];
   learners: readonly string[];
-  matchIndex: ReadonlyMap<string, number>;
+  /** The leader's progress per peer. */
+  progress: Readonly<Record<string, { match: number; recentActive: boolean }>>;
   lastIndex: number;
 }
 
+export type AutopilotAction = { kind: 'change'; cc: ConfChange; reason: string } | { kind: 'transfer'; to: string; reason: string };
+
+/**
+ * The autopilot config the control plane runs with: the voter target is at
+ * least bootstrapExpect (a cluster bootstrapped with 5 voters keeps 5).
+ */
+export function controlAutopilotConfig(c: Partial<AutopilotConfig>, bootstrapExpect: number): AutopilotConfig {
+  const base = validateAutopilotConfig({ ...c, bootstrapExpect });
+  const voterTarget = Math.max(base.voterTarget, bootstrapExpect);
+  const largeClusterVoterTarget = Math.max(base.largeClusterVoterTarget, voterTarget);
+  const largeClusterMinEligible = Math.max(base.largeClusterMinEligible, largeClusterVoterTarget + 1);
+  return validateAutopilotConfig({ ...base, voterTarget, largeClusterVoterTarget, largeClusterMinEligible });
+}
+
 export class AutopilotDriver {
-  private members = new Map<string, PlanMember>();
-  private readonly downSinceMs = new Map<string, number>();
-  private readonly aliveSinceMs = new Map<string, number>();
+  private members: readonly MemberInfo[] = [];
   private nextRunMs = 0;
   private inflight: { cc: ConfChange; sinceMs: number } | undefined;
-  /** The last change planned, for status and tests. */
-  lastChange: (VoterChange & { atMs: number }) | undefined;
+  /** The last action planned, for status and tests. */
+  lastAction: (AutopilotAction & { atMs: number }) | undefined;
 
   constructor(
     private readonly config: AutopilotConfig,
@@ -37,24 +58,8 @@ export class AutopilotDriver {
     private readonly inflightTimeoutMs: number,
   ) {}
 
-  onMembership(members: readonly MemberInfo[], nowMs: number): void {
-    const next = new Map<string, PlanMember>();
-    for (const m of members) {
-      if (next.size >= autopilotTrackedMembersMax) break;
-      next.set(m.name, { state: m.state, tags: m.tags });
-    }
-    for (const [name, m] of next) this.track(name, m.state, nowMs);
-    for (const name of this.members.keys()) if (!next.has(name)) this.track(name, undefined, nowMs);
-    this.members = next;
-  }
-
-  private track(name: string, state: MemberState | undefined, nowMs: number): void {
-    const isUp = state === MemberState.Alive || state === MemberState.Suspect;
-    if (isUp) this.downSinceMs.delete(name);
-    else if (!this.downSinceMs.has(name)) this.downSinceMs.set(name, nowMs);
-    if (state === MemberState.Alive) {
-      if (!this.aliveSinceMs.has(name)) this.aliveSinceMs.set(name, nowMs);
-    } else this.aliveSinceMs.delete(name);
+  onMembership(members: readonly MemberInfo[]): void {
+    this.members = members;
   }
 
   /** This member just became leader: first plan after one interval (its view of followers settles). */
@@ -73,39 +78,66 @@ export class AutopilotDriver {
     this.inflight = undefined;
   }
 
-  get busy(): boolean {
-    return this.inflight !== undefined;
-  }
-
   /** Leader only: is a plan due now? (Forgets a change in flight for longer than the timeout.) */
   due(nowMs: number): boolean {
     if (this.inflight !== undefined && nowMs - this.inflight.sinceMs >= this.inflightTimeoutMs) this.inflight = undefined;
     return this.inflight === undefined && nowMs >= this.nextRunMs;
   }
 
-  /** Leader only, when due(): the change to propose now, if any. */
-  plan(nowMs: number, view: AutopilotView): VoterChange | undefined {
+  /** Leader only, when due(): what to do now, if anything. */
+  plan(nowMs: number, view: AutopilotView): AutopilotAction | undefined {
     this.nextRunMs = nowMs + this.intervalMs;
-    // Members of the configuration that gossip does not know at all are down from now on.
-    const conf = new Set([...view.voters, ...view.learners]);
-    for (const n of conf) if (!this.members.has(n) && !this.downSinceMs.has(n)) this.downSinceMs.set(n, nowMs);
-    // Forget members that are gone from both gossip and the configuration (bounded memory).
-    for (const n of this.downSinceMs.keys()) if (!this.members.has(n) && !conf.has(n)) this.downSinceMs.delete(n);
-    const change = planVoterChangeLocal({
+    if (!view.voters.includes(view.leader)) return undefined; // removed, stepping down
+    const names = new Set<string>();
+    const members = this.members.filter((m) => !names.has(m.name) && names.add(m.name));
+    const plan = planVoterChange({
+      nowMs,
       leader: view.leader,
       voters: view.voters,
       learners: view.learners,
-      members: this.members,
-      downSinceMs: this.downSinceMs,
-      aliveSinceMs: this.aliveSinceMs,
-      matchIndex: view.matchIndex,
-      lastIndex: view.lastIndex,
-      nowMs,
+      progress: view.progress,
+      leaderLastIndex: view.lastIndex,
+      members,
       config: this.config,
     });
-    if (change === undefined) return undefined;
-    this.inflight = { cc: change.cc, sinceMs: nowMs };
-    this.lastChange = { ...change, atMs: nowMs };
-    return change;
+    let action: AutopilotAction | undefined;
+    if (plan === null) action = this.spareLearner(view);
+    else if ('transferLeadershipTo' in plan) action = { kind: 'transfer', to: plan.transferLeadershipTo, reason: plan.reason };
+    else if (plan.change.type === ConfChangeType.AddVoter && !this.reachable(view, plan.change.node)) action = undefined;
+    else action = { kind: 'change', cc: plan.change, reason: plan.reason };
+    if (action === undefined) return undefined;
+    if (action.kind === 'change') this.inflight = { cc: action.cc, sinceMs: nowMs };
+    this.lastAction = { ...action, atMs: nowMs };
+    return action;
+  }
+
+  /** The leader hears from `node` and would still hear from a quorum of voters with it added. */
+  private reachable(view: AutopilotView, node: string): boolean {
+    const active = (n: string): boolean => n === view.leader || view.progress[n]?.recentActive === true;
+    if (!active(node)) return false;
+    const activeVoters = view.voters.filter(active).length;
+    return activeVoters + 1 >= Math.floor((view.voters.length + 1) / 2) + 1;
+  }
+
+  private spareLearner(view: AutopilotView): AutopilotAction | undefined {
+    const inConf = new Set([...view.voters, ...view.learners]);
+    const byName = new Map(this.members.map((m) => [m.name, m]));
+    const upLearners = view.learners.filter((n) => {
+      const m = byName.get(n);
+      return m !== undefined && (m.state === MemberState.Alive || m.state === MemberState.Suspect) && isVoterEligible(m.tags);
+    });
+    if (upLearners.length >= learnerSparesMax) return undefined;
+    const candidates = this.members.filter((m) => !inConf.has(m.name) && m.state === MemberState.Alive && isVoterEligible(m.tags));
+    if (candidates.length === 0) return undefined;
+    // The zone with the fewest voters and learners first, then by name.
+    const perZone = new Map<string, number>();
+    for (const n of inConf) {
+      const z = zoneOf(byName.get(n)?.tags ?? {});
+      perZone.set(z, (perZone.get(z) ?? 0) + 1);
+    }
+    const zoneCount = (m: MemberInfo): number => perZone.get(zoneOf(m.tags)) ?? 0;
+    candidates.sort((a, b) => zoneCount(a) - zoneCount(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const pick = candidates[0];
+    return { kind: 'change', cc: { type: ConfChangeType.AddLearner, node: pick.name }, reason: `${upLearners.length} spare learners, keeping ${learnerSparesMax}` };
   }
 }

@@ -5,10 +5,9 @@
  * out), and when to start Raft: with the candidate voters (bootstrap) or
  * with an empty configuration (join the cluster whose id gossip shows).
  *
- * A 'bootstrap' decision reached without a commitment is taken as "commit
- * now": the member persists and advertises the committed tag first and
- * bootstraps only on a later decision made from the commitment, so every
- * member of a voter set has committed to it before any of them starts.
+ * Every decision may carry a changed commitment (made, or released): it is
+ * handed to the shell (ControlReady.bootCommitment) to persist before the
+ * tag that announces it goes out, since both come in the same ready.
  */
 import type { MemberInfo } from '../gossip/events.js';
 import { decideBootstrap, type BootCommitment } from './autopilot/bootstrap.js';
@@ -38,7 +37,7 @@ export class BootstrapDriver {
     commitment: BootCommitment | undefined,
   ) {
     this.commitment = commitment;
-    if (commitment !== undefined) this.bootTag = committedTag(commitment.candidate);
+    if (commitment !== undefined && !commitment.released) this.bootTag = committedTag(commitment.candidate);
   }
 
   decide(members: readonly MemberInfo[]): BootstrapOutcome {
@@ -59,30 +58,31 @@ export class BootstrapDriver {
         return { kind: 'start', voters: [], clusterId: d.clusterId };
       case 'wait':
         this.state = d.reason;
-        if (this.commitment === undefined) this.bootTag = undefined;
+        this.keep(d.commitment);
+        this.bootTag = undefined;
         return { kind: 'none' };
       case 'propose':
         this.state = d.reason;
-        if (d.committed && this.commitment === undefined) this.commit(d.candidate);
-        else if (this.commitment === undefined) this.bootTag = d.bootTag;
+        this.keep(d.commitment);
+        this.bootTag = d.bootTag;
         return { kind: 'none' };
       case 'bootstrap':
-        if (this.commitment === undefined) {
-          this.commit(d.voters);
-          this.state = 'committed; waiting for the others to commit';
-          return { kind: 'none' };
-        }
         this.state = `bootstrapped with ${d.voters.join(', ')}`;
+        this.bootTag = d.bootTag;
         return { kind: 'start', voters: d.voters, clusterId: d.clusterId };
     }
   }
 
-  private commit(candidate: string[]): void {
-    const sorted = [...candidate].sort();
-    this.commitment = { candidate: sorted };
+  /** A changed commitment goes to the shell to persist (before the tag that announces it). */
+  private keep(commitment: BootCommitment | undefined): void {
+    if (commitment === undefined || sameCommitment(commitment, this.commitment)) return;
+    this.commitment = { candidate: [...commitment.candidate].sort(), released: commitment.released };
     this.unpersistedCommitment = this.commitment;
-    this.bootTag = committedTag(sorted);
   }
+}
+
+function sameCommitment(a: BootCommitment, b: BootCommitment | undefined): boolean {
+  return b !== undefined && a.released === b.released && JSON.stringify([...a.candidate].sort()) === JSON.stringify([...b.candidate].sort());
 }
 
 function committedTag(candidate: readonly string[]): string {

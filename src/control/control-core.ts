@@ -18,16 +18,14 @@
  * randomness through the Rng.
  */
 import type { MemberInfo } from '../gossip/events.js';
-import { decodeConfChange } from '../raft/conf-change.js';
 import { validateRaftConfig, type RaftConfig } from '../raft/config.js';
 import { RaftNode } from '../raft/node.js';
 import type { RaftStatus } from '../raft/status.js';
-import { ConfChangeType, EntryType, RaftRole, type Entry, type Message, type RaftInitialState, type Ready } from '../raft/types.js';
+import { ConfChangeType, RaftRole, type Message, type RaftInitialState, type Ready } from '../raft/types.js';
 import { assert } from '../util/assert.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
-import { AutopilotDriver } from './autopilot-driver.js';
-import { validateAutopilotConfig } from './autopilot/config.js';
+import { AutopilotDriver, controlAutopilotConfig } from './autopilot-driver.js';
 import { TAG_BOOT, TAG_CLUSTER, TAG_REVISION } from './autopilot/tags.js';
 import { BootstrapDriver } from './bootstrap-driver.js';
 import { controlRaftDefaults, validateControlConfig, type ControlConfig } from './control-config.js';
@@ -41,20 +39,18 @@ import {
   type ControlStatus,
   type ReadQuery,
 } from './control-types.js';
-import { decodeEnvelope, encodeEnvelope, formatTag, tagBytes, tagOf } from './entry-envelope.js';
+import { encodeEnvelope, formatTag, parseTag, tagBytes, tagOf } from './entry-envelope.js';
 import { InternalClient, LeaseDriver } from './lease-driver.js';
-import { PendingRequests, readContext, tagOfReadContext, type PendingRequest } from './requests.js';
+import { AppliedState, type ApplyCallbacks } from './applied-state.js';
+import { readContext, RequestTracker } from './requests.js';
 import { encodeCommand, type Command } from './store/commands.js';
 import { ConfigStore, failureToError } from './store/config-store.js';
 import type { ApplyResult } from './store/types.js';
 import { validateCommand } from './store/validate.js';
-import type { WatchHandle } from './store/watch.js';
 
 export type { ControlConfig } from './control-config.js';
 export type * from './control-types.js';
 
-/** Events held until the next ready(); past it config-changed events are dropped and counted. */
-export const maxPendingEvents = 10_000;
 /** Request ids longer than this are refused (they travel in every entry). */
 export const requestIdBytesMax = 256;
 
@@ -65,29 +61,26 @@ export class ControlCore {
   private readonly raftConfig: RaftConfig;
   private readonly incarnation: string;
   private node: RaftNode | undefined;
-  private storeValue = new ConfigStore();
-  private changesWatch: WatchHandle | undefined;
+  private readonly state: AppliedState;
   private clusterId: string | undefined;
   private readonly boot: BootstrapDriver;
-  private readonly pending: PendingRequests;
+  private readonly requests: RequestTracker;
   private readonly autopilot: AutopilotDriver;
   private readonly leases: LeaseDriver;
   private readonly internalClient: InternalClient;
-  private readonly retryIntervalMs: number;
   private nowMs: number;
   /** The last gossip view, for a bootstrap decision re-made after this member committed. */
   private lastMembers: readonly MemberInfo[] = [];
   private redecideBootstrap = false;
   private nextRaftTickMs: number;
 
-  private appliedIndex = 0;
-  private appliedTerm = 0;
-  private snapshotIndex = 0;
   private role: RaftRole | 'none' = 'none';
   private leader = '';
+  /** Is this member a voter or learner? Refreshed when membership may have changed (conf change applied, snapshot). */
+  private inConf = false;
+  private confDirty = false;
 
-  private results: ControlResult[] = [];
-  private events: ControlEvent[] = [];
+  private readonly events: ControlEvent[] = [];
   private startRaftOut: ControlReady['startRaft'];
   private compactedOut: ControlReady['compactedSnapshot'];
   private advertisedTags: Record<string, string> = {};
@@ -100,23 +93,23 @@ export class ControlCore {
   constructor(config: Partial<ControlConfig> & { name: string }, init: ControlInit, private readonly rng: Rng, nowMs: number) {
     this.config = validateControlConfig(config);
     this.raftConfig = validateRaftConfig({ ...controlRaftDefaults, ...this.config.raft, id: this.config.name });
-    const autopilotConfig = validateAutopilotConfig({ ...this.config.autopilot, bootstrapExpect: this.config.bootstrapExpect });
+    const autopilotConfig = controlAutopilotConfig(this.config.autopilot, this.config.bootstrapExpect);
     this.incarnation = (rng.int(0x100000000) >>> 0).toString(16).padStart(8, '0');
-    this.pending = new PendingRequests(this.config.maxPendingRequests);
+    this.internalClient = new InternalClient(this.config.name, this.incarnation);
+    const retryIntervalMs = Math.max(this.config.tickMs, Math.floor(this.config.requestTimeoutMs / 4));
+    this.requests = new RequestTracker(this.config.maxPendingRequests, retryIntervalMs, this.counters, (code) => this.internalClient.onResult(code));
+    this.state = new AppliedState(this.events, this.counters);
     this.autopilot = new AutopilotDriver(autopilotConfig, this.config.autopilotIntervalMs, this.config.requestTimeoutMs);
     this.leases = new LeaseDriver(this.config.leaseCheckIntervalMs);
-    this.internalClient = new InternalClient(this.config.name, this.incarnation);
-    this.retryIntervalMs = Math.max(this.config.tickMs, Math.floor(this.config.requestTimeoutMs / 4));
     this.boot = new BootstrapDriver(this.config.name, this.config.eligible, this.config.bootstrapExpect, init.bootCommitment);
     this.nowMs = nowMs;
     this.nextRaftTickMs = nowMs + this.config.tickMs;
     if (init.raft !== undefined) this.openRaft(init.raft, init.clusterId);
-    else this.openChangesWatch();
   }
 
   /** The store (read-only use: watches and serializable reads). Replaced when a snapshot is installed. */
   get store(): ConfigStore {
-    return this.storeValue;
+    return this.state.store;
   }
 
   get bootstrapped(): boolean {
@@ -127,7 +120,7 @@ export class ControlCore {
 
   onMembership(members: MemberInfo[], nowMs: number): void {
     this.now(nowMs);
-    this.autopilot.onMembership(members, this.nowMs);
+    this.autopilot.onMembership(members);
     this.lastMembers = members;
     if (this.node === undefined) {
       this.decideBootstrap();
@@ -144,10 +137,9 @@ export class ControlCore {
   }
 
   private decideBootstrap(): void {
-    const committedBefore = this.boot.commitment !== undefined;
     const outcome = this.boot.decide(this.lastMembers);
-    // Having just committed, decide again at the next tick (our own tag change brings no gossip event).
-    this.redecideBootstrap = !committedBefore && this.boot.commitment !== undefined;
+    // Having just committed (or released), decide again at the next tick: our own tag change brings no gossip event.
+    this.redecideBootstrap = this.boot.unpersistedCommitment !== undefined;
     if (outcome.kind !== 'start') return;
     const initial: RaftInitialState = {
       hardState: { term: 0, vote: '', commit: 0 },
@@ -168,8 +160,8 @@ export class ControlCore {
       // A late timer (a paused process) skips the missed ticks rather than bursting them.
       if (this.nextRaftTickMs <= this.nowMs) this.nextRaftTickMs = this.nowMs + this.config.tickMs;
     }
-    this.expireRequests();
-    this.retryRequests();
+    this.requests.expire(this.nowMs, this.leader, this.config.requestTimeoutMs);
+    if (node !== undefined && this.leader !== '') this.requests.retry(this.nowMs, node);
     if (node !== undefined && this.role === RaftRole.Leader) this.leaderDuties(node);
   }
 
@@ -180,24 +172,24 @@ export class ControlCore {
   write(requestId: string, command: Command, nowMs: number): void {
     this.now(nowMs);
     const refusal = this.admit(requestId, true) ?? validateCommand(command);
-    if (refusal !== undefined) return this.refuse(requestId, refusal);
+    if (refusal !== undefined) return this.requests.refuse(requestId, refusal);
     const tag = this.tagFor(requestId);
     const data = encodeEnvelope(tag, encodeCommand(command));
-    if (data === undefined) return this.refuse(requestId, new ShoalError(ErrorCode.InvalidArgument, 'request id too long'));
-    this.addPending({ kind: 'write', requestId, tag, data, ...this.timing(), internal: false });
+    if (data === undefined) return this.requests.refuse(requestId, new ShoalError(ErrorCode.InvalidArgument, 'request id too long'));
+    this.requests.add({ kind: 'write', requestId, tag, data, ...this.timing(), internal: false });
     this.node!.propose(data, tagBytes(tag));
   }
 
   read(requestId: string, query: ReadQuery, linearizable: boolean, nowMs: number): void {
     this.now(nowMs);
     if (!linearizable) {
-      this.results.push(this.answerRead(requestId, query));
+      this.requests.answer(this.state.read(requestId, query));
       return;
     }
     const refusal = this.admit(requestId, true);
-    if (refusal !== undefined) return this.refuse(requestId, refusal);
+    if (refusal !== undefined) return this.requests.refuse(requestId, refusal);
     const tag = this.tagFor(requestId);
-    this.addPending({ kind: 'read', requestId, tag, query, attempt: 0, readIndex: undefined, ...this.timing(), internal: false });
+    this.requests.add({ kind: 'read', requestId, tag, query, attempt: 0, readIndex: undefined, ...this.timing(), internal: false });
     this.node!.readIndex(tagBytes(readContext(tag, 0)));
   }
 
@@ -207,9 +199,9 @@ export class ControlCore {
 
   removePeer(name: string, requestId: string): void {
     const refusal = this.admit(requestId, true);
-    if (refusal !== undefined) return this.refuse(requestId, refusal);
+    if (refusal !== undefined) return this.requests.refuse(requestId, refusal);
     const tag = this.tagFor(requestId);
-    this.addPending({ kind: 'remove-peer', requestId, tag, node: name, ...this.timing(), internal: false });
+    this.requests.add({ kind: 'remove-peer', requestId, tag, node: name, ...this.timing(), internal: false });
     this.node!.proposeConfChange({ type: ConfChangeType.RemoveNode, node: name }, tagBytes(tag));
   }
 
@@ -218,7 +210,7 @@ export class ControlCore {
   hasReady(): boolean {
     if (this.outstanding !== undefined) return false;
     return (
-      this.results.length > 0 ||
+      this.requests.hasResults ||
       this.events.length > 0 ||
       this.startRaftOut !== undefined ||
       this.compactedOut !== undefined ||
@@ -230,9 +222,7 @@ export class ControlCore {
 
   ready(): ControlReady {
     assert(this.outstanding === undefined, 'ControlCore.ready() called again before advance()');
-    const rd: ControlReady = { results: this.results, events: this.events, tags: undefined };
-    this.results = [];
-    this.events = [];
+    const rd: ControlReady = { results: this.requests.takeResults(), events: this.events.splice(0), tags: undefined };
     if (this.tagsChanged()) {
       rd.tags = this.currentTags();
       this.advertisedTags = rd.tags;
@@ -258,107 +248,46 @@ export class ControlCore {
   private advanceRaft(rd: Ready): void {
     const node = this.node!;
     if (rd.softState !== undefined) this.onSoftState(rd.softState.role, rd.softState.leader);
-    if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.appliedIndex) {
-      this.restoreStore(rd.snapshot.data);
-      this.appliedIndex = rd.snapshot.meta.index;
-      this.appliedTerm = rd.snapshot.meta.term;
-      this.snapshotIndex = rd.snapshot.meta.index;
+    if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.state.appliedIndex) {
+      this.state.restore(rd.snapshot);
       this.counters.snapshotsRestored++;
+      this.confDirty = true;
     }
-    for (const e of rd.committedEntries) this.applyEntry(e);
+    for (const e of rd.committedEntries) this.state.apply(e, this.applyCallbacks);
     for (const d of rd.droppedProposals) this.onDropped(d.context, d.code);
     for (const rs of rd.readStates) {
-      const tag = tagOf(rs.context);
-      const req = tag === undefined ? undefined : this.pending.get(tagOfReadContext(tag));
-      if (req?.kind === 'read' && req.readIndex === undefined) req.readIndex = rs.index;
+      const context = tagOf(rs.context);
+      if (context !== undefined) this.requests.onReadIndex(context, rs.index);
     }
     node.advance(rd);
-    this.answerReads();
-    this.maybeSnapshot(node);
+    if (this.confDirty) this.refreshConf(node);
+    this.requests.answerReads(this.state.appliedIndex, (id, q) => this.state.read(id, q));
+    if (this.state.snapshotDue(this.config.snapshotEveryEntries)) {
+      const s = node.status();
+      this.compactedOut = this.state.takeSnapshot({ voters: s.voters, learners: s.learners });
+      node.compact(this.compactedOut.meta.index, this.compactedOut.data);
+    }
   }
 
-  // ---- applying ----------------------------------------------------------------
-
-  private applyEntry(e: Entry): void {
-    if (e.index <= this.appliedIndex) return;
-    this.appliedIndex = e.index;
-    this.appliedTerm = e.term;
-    this.counters.entriesApplied++;
-    if (e.type === EntryType.ConfChange) {
-      let cc;
-      try {
-        cc = decodeConfChange(e.data);
-      } catch {
-        this.counters.entriesUndecodable++;
-        return;
-      }
+  private readonly applyCallbacks: ApplyCallbacks = {
+    confChange: (cc) => {
+      this.confDirty = true;
       this.autopilot.onConfChangeApplied(cc);
-      if (cc.type === ConfChangeType.RemoveNode) {
-        for (const req of [...this.pending.values()]) {
-          if (req.kind === 'remove-peer' && req.node === cc.node) this.finish(req, { requestId: req.requestId, ok: true, value: { removed: cc.node } });
-        }
+      this.requests.onConfChangeApplied(cc);
+    },
+    applied: (rawTag, result) => {
+      const tag = parseTag(rawTag);
+      if (tag !== undefined && tag.origin === this.config.name && tag.incarnation === this.incarnation) {
+        this.requests.onApplied(rawTag, resultOf(tag.requestId, result));
       }
-      return;
-    }
-    if (e.data.length === 0) return; // a leader's no-op
-    const env = decodeEnvelope(e.data);
-    if (!env.ok) {
-      this.counters.entriesUndecodable++;
-      return;
-    }
-    if (e.index <= this.storeValue.appliedIndex) return; // already in a restored snapshot
-    const result = this.storeValue.applyEntry(env.command, e.index);
-    const req = this.pending.get(env.tag);
-    if (req !== undefined) this.finish(req, resultOf(req.requestId, result));
-  }
-
-  private answerReads(): void {
-    for (const req of [...this.pending.values()]) {
-      if (req.kind === 'read' && req.readIndex !== undefined && req.readIndex <= this.appliedIndex) {
-        this.finish(req, this.answerRead(req.requestId, req.query));
-      }
-    }
-  }
-
-  private answerRead(requestId: string, q: ReadQuery): ControlResult {
-    try {
-      const store = this.storeValue;
-      if (q.kind === 'get') {
-        const kv = store.get(q.key, q.revision === undefined ? {} : { revision: q.revision });
-        return { requestId, ok: true, value: { kv, revision: store.revision } };
-      }
-      const opts: { revision?: number; limit?: number; after?: string } = {};
-      if (q.revision !== undefined) opts.revision = q.revision;
-      if (q.limit !== undefined) opts.limit = q.limit;
-      if (q.after !== undefined) opts.after = q.after;
-      return { requestId, ok: true, value: store.range(q.prefix, opts) };
-    } catch (e) {
-      const error = e instanceof ShoalError ? e : new ShoalError(ErrorCode.InvalidArgument, (e as Error).message);
-      return { requestId, ok: false, error };
-    }
-  }
-
-  private finish(req: PendingRequest, result: ControlResult): void {
-    this.pending.remove(req.tag);
-    if (req.internal) {
-      this.internalClient.onResult(result.ok ? undefined : result.error.code);
-      return;
-    }
-    this.results.push(result);
-  }
+    },
+  };
 
   private onDropped(context: Uint8Array, code: string): void {
     const tag = tagOf(context);
     if (tag === undefined) return;
-    if (tag === this.tagFor(autopilotRequestId)) return this.autopilot.onProposalDropped();
-    const req = this.pending.get(tagOfReadContext(tag));
-    if (req === undefined) return;
-    if (code === ErrorCode.NotLeader || code === ErrorCode.ProposalDropped || code === ErrorCode.Unavailable) {
-      req.retryDue = true;
-      return;
-    }
-    const errorCode = (Object.values(ErrorCode) as string[]).includes(code) ? (code as ErrorCode) : ErrorCode.ProposalDropped;
-    this.finish(req, { requestId: req.requestId, ok: false, error: new ShoalError(errorCode, `request ${req.requestId} refused: ${code}`) });
+    if (tag === this.tagFor(autopilotRequestId)) this.autopilot.onProposalDropped();
+    else this.requests.onDropped(tag, code);
   }
 
   // ---- requests ----------------------------------------------------------------
@@ -371,24 +300,19 @@ export class ControlCore {
     if (needsRaft && !this.isMember()) {
       return new ShoalError(ErrorCode.NoQuorum, this.node === undefined ? 'not bootstrapped yet' : `${this.config.name} is neither voter nor learner`);
     }
-    if (this.pending.has(this.tagFor(requestId))) return new ShoalError(ErrorCode.InvalidArgument, `request ${requestId} is already in flight`);
-    if (this.pending.full) return new ShoalError(ErrorCode.ResourceExhausted, `${this.pending.size} requests in flight, at most ${this.pending.max}`);
+    if (this.requests.has(this.tagFor(requestId))) return new ShoalError(ErrorCode.InvalidArgument, `request ${requestId} is already in flight`);
+    if (this.requests.full) return new ShoalError(ErrorCode.ResourceExhausted, `${this.requests.size} requests in flight, at most ${this.requests.max}`);
     return undefined;
   }
 
   private isMember(): boolean {
-    if (this.node === undefined) return false;
-    const s = this.node.status();
-    return s.voters.includes(this.config.name) || s.learners.includes(this.config.name);
+    return this.node !== undefined && this.inConf;
   }
 
-  private refuse(requestId: string, error: ShoalError): void {
-    this.counters.requestsRefused++;
-    this.results.push({ requestId, ok: false, error });
-  }
-
-  private addPending(req: PendingRequest): void {
-    this.pending.add(req);
+  private refreshConf(node: RaftNode): void {
+    this.confDirty = false;
+    const s = node.status();
+    this.inConf = s.voters.includes(this.config.name) || s.learners.includes(this.config.name);
   }
 
   private timing(): { deadlineMs: number; lastAttemptMs: number; retryDue: boolean } {
@@ -399,57 +323,25 @@ export class ControlCore {
     return formatTag({ origin: this.config.name, incarnation: this.incarnation, requestId });
   }
 
-  private expireRequests(): void {
-    for (const req of this.pending.takeExpired(this.nowMs)) {
-      this.counters.requestsTimedOut++;
-      const code = this.leader === '' ? ErrorCode.NoQuorum : ErrorCode.Timeout;
-      const why = this.leader === '' ? 'no leader' : `leader ${this.leader}`;
-      const error = new ShoalError(code, `request ${req.requestId} not answered within ${this.config.requestTimeoutMs} ms (${why})`);
-      if (req.internal) this.internalClient.onResult(undefined);
-      else this.results.push({ requestId: req.requestId, ok: false, error });
-    }
-  }
-
-  /** Re-propose / re-ask what was dropped, or what may have gone to a leader that is gone. */
-  private retryRequests(): void {
-    const node = this.node;
-    if (node === undefined || this.leader === '') return;
-    for (const req of this.pending.values()) {
-      if (!req.retryDue && this.nowMs - req.lastAttemptMs < this.retryIntervalMs) continue;
-      if (req.kind === 'read' && req.readIndex !== undefined) continue;
-      req.retryDue = false;
-      req.lastAttemptMs = this.nowMs;
-      if (req.kind === 'write') {
-        this.counters.proposalsRetried++;
-        node.propose(req.data, tagBytes(req.tag));
-      } else if (req.kind === 'read') {
-        this.counters.readsRetried++;
-        req.attempt++;
-        node.readIndex(tagBytes(readContext(req.tag, req.attempt)));
-      } else {
-        node.proposeConfChange({ type: ConfChangeType.RemoveNode, node: req.node }, tagBytes(req.tag));
-      }
-    }
-  }
-
   // ---- leader duties -----------------------------------------------------------
 
   private leaderDuties(node: RaftNode): void {
-    const busy = [...this.pending.values()].some((r) => r.internal);
-    const cmd = this.leases.tick(this.storeValue, this.nowMs, busy, () => this.internalClient.next());
+    const busy = this.requests.internalInFlight;
+    const cmd = this.leases.tick(this.state.store, this.nowMs, busy, () => this.internalClient.next());
     if (cmd !== undefined) this.proposeInternal(node, cmd);
     if (this.autopilot.due(this.nowMs)) {
       const s = node.status();
-      const matchIndex = new Map<string, number>();
-      for (const [id, pr] of Object.entries(s.progress)) matchIndex.set(id, pr.match);
-      const change = this.autopilot.plan(this.nowMs, { leader: this.config.name, voters: s.voters, learners: s.learners, matchIndex, lastIndex: s.lastIndex });
-      if (change !== undefined) {
+      const action = this.autopilot.plan(this.nowMs, { leader: this.config.name, voters: s.voters, learners: s.learners, progress: s.progress, lastIndex: s.lastIndex });
+      if (action?.kind === 'change') {
         this.counters.confChangesProposed++;
-        node.proposeConfChange(change.cc, tagBytes(this.tagFor(autopilotRequestId)));
+        node.proposeConfChange(action.cc, tagBytes(this.tagFor(autopilotRequestId)));
+      } else if (action?.kind === 'transfer') {
+        node.transferLeadership(action.to);
       }
     }
-    if (this.storeValue.revision !== this.revTagValue && this.nowMs - this.revTagAtMs >= this.config.revTagIntervalMs) {
-      this.revTagValue = this.storeValue.revision;
+    const revision = this.state.store.revision;
+    if (revision !== this.revTagValue && this.nowMs - this.revTagAtMs >= this.config.revTagIntervalMs) {
+      this.revTagValue = revision;
       this.revTagAtMs = this.nowMs;
     }
   }
@@ -458,24 +350,18 @@ export class ControlCore {
     const requestId = `shoal.internal/${cmd.req.client}/${cmd.req.seq}`;
     const tag = this.tagFor(requestId);
     const data = encodeEnvelope(tag, encodeCommand(cmd));
-    if (data === undefined || this.pending.full) return;
+    if (data === undefined || this.requests.full) return;
     this.counters.leaseExpiriesProposed++;
-    this.addPending({ kind: 'write', requestId, tag, data, ...this.timing(), internal: true });
+    this.requests.add({ kind: 'write', requestId, tag, data, ...this.timing(), internal: true });
     node.propose(data, tagBytes(tag));
   }
 
   // ---- raft lifecycle ----------------------------------------------------------
 
   private openRaft(initial: RaftInitialState, clusterId: string | undefined): void {
-    if (initial.snapshot !== undefined) {
-      this.restoreStore(initial.snapshot.data);
-      this.appliedIndex = initial.snapshot.meta.index;
-      this.appliedTerm = initial.snapshot.meta.term;
-      this.snapshotIndex = initial.snapshot.meta.index;
-    } else {
-      this.openChangesWatch();
-    }
+    if (initial.snapshot !== undefined) this.state.restore(initial.snapshot);
     this.node = new RaftNode(this.raftConfig, initial, this.rng);
+    this.refreshConf(this.node);
     this.clusterId = clusterId;
     this.role = RaftRole.Follower;
   }
@@ -486,7 +372,7 @@ export class ControlCore {
     if (leader !== this.leader) {
       this.leader = leader;
       // Proposals and reads forwarded to the old leader may be lost: ask the new one.
-      for (const req of this.pending.values()) req.retryDue = true;
+      this.requests.onLeaderChanged();
       if (leader !== '') this.events.push({ type: 'leader-changed', leader, term: this.node!.status().term });
     }
     if (role === RaftRole.Leader && !wasLeader) {
@@ -495,55 +381,6 @@ export class ControlCore {
       this.revTagValue = undefined;
       this.revTagAtMs = Number.NEGATIVE_INFINITY;
     }
-  }
-
-  private restoreStore(data: Uint8Array): void {
-    const store = ConfigStore.restore(data);
-    this.changesWatch = undefined;
-    this.storeValue.closeWatches('the store was replaced by a snapshot from the leader: resume the watch');
-    this.storeValue = store;
-    this.openChangesWatch();
-  }
-
-  /** config-changed events come from a watch of everything on the store. */
-  private openChangesWatch(): void {
-    const store = this.storeValue;
-    this.changesWatch?.cancel();
-    this.changesWatch = store.watch('', store.revision + 1, {
-      send: (batch) => {
-        let revision = -1;
-        for (const ev of batch.events) {
-          const last = this.events[this.events.length - 1];
-          if (ev.kv.modRevision === revision && last?.type === 'config-changed') {
-            last.changes.push(ev);
-            continue;
-          }
-          revision = ev.kv.modRevision;
-          if (this.events.length >= maxPendingEvents) {
-            this.counters.eventsDropped++;
-            continue;
-          }
-          this.events.push({ type: 'config-changed', revision, changes: [ev] });
-        }
-        return true;
-      },
-      closed: () => {
-        if (this.storeValue === store) this.changesWatch = undefined;
-      },
-    });
-  }
-
-  private maybeSnapshot(node: RaftNode): void {
-    if (this.appliedIndex - this.snapshotIndex < this.config.snapshotEveryEntries) return;
-    const s = node.status();
-    const data = this.storeValue.snapshot();
-    node.compact(this.appliedIndex, data);
-    this.snapshotIndex = this.appliedIndex;
-    this.counters.snapshotsTaken++;
-    this.compactedOut = {
-      meta: { index: this.appliedIndex, term: this.appliedTerm, conf: { voters: s.voters, learners: s.learners } },
-      data,
-    };
   }
 
   // ---- tags, status ------------------------------------------------------------
@@ -576,17 +413,17 @@ export class ControlCore {
       leader: s?.leader ?? '',
       term: s?.term ?? 0,
       commitIndex: s?.commit ?? 0,
-      appliedIndex: this.appliedIndex,
+      appliedIndex: this.state.appliedIndex,
       voters: s?.voters ?? [],
       learners: s?.learners ?? [],
       role: s?.role ?? 'none',
       clusterId: this.clusterId ?? '',
       bootstrapped: this.node !== undefined,
       bootstrapState: this.node !== undefined ? 'running' : this.boot.state,
-      revision: this.storeValue.revision,
-      compactedRevision: this.storeValue.compactedRevision,
+      revision: this.state.store.revision,
+      compactedRevision: this.state.store.compactedRevision,
       progress: s?.progress ?? {},
-      pendingRequests: this.pending.size,
+      pendingRequests: this.requests.size,
       counters: { ...this.counters },
     };
   }

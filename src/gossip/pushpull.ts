@@ -10,6 +10,17 @@ import type { UserEvents } from './userevents.js';
 export const PUSH_PULL_SCALE_THRESHOLD = 32;
 /** Node states accepted from one push-pull; more are refused and counted. */
 export const PUSH_STATES_MAX = 16_384;
+/**
+ * After a join is answered, one more push-pull with a random other member
+ * follows JOIN_SYNC_FIRST_DELAY_PROBES probe intervals later, and again at
+ * doubling delays (at most JOIN_SYNCS_MAX in all) while the table keeps growing
+ * between two syncs, i.e. while a join storm goes on. Beyond memberlist: in a
+ * storm a node misses the Alive of members that joined while few knew this
+ * node (each epidemic ends after retransmitMult * log10(n) sends); these syncs
+ * close such holes within seconds instead of a full push-pull interval.
+ */
+export const JOIN_SYNC_FIRST_DELAY_PROBES = 2;
+export const JOIN_SYNCS_MAX = 3;
 /** Random tries to find a recently dead member to re-contact. */
 const RECONNECT_PICK_TRIES = 16;
 
@@ -29,6 +40,7 @@ export function pushPullScaleMs(intervalMs: number, n: number): number {
 export class PushPull {
   private periodicTimer: TimerHandle | undefined;
   private reconnectTimer: TimerHandle | undefined;
+  private joinSyncTimer: TimerHandle | undefined;
 
   constructor(
     private readonly ctx: GossipContext,
@@ -44,8 +56,10 @@ export class PushPull {
   stop(): void {
     this.ctx.timers.cancel(this.periodicTimer);
     this.ctx.timers.cancel(this.reconnectTimer);
+    this.ctx.timers.cancel(this.joinSyncTimer);
     this.periodicTimer = undefined;
     this.reconnectTimer = undefined;
+    this.joinSyncTimer = undefined;
   }
 
   /** Starts a push-pull with one seed. */
@@ -62,6 +76,21 @@ export class PushPull {
       const [peer] = this.table.randomMembers(1, (m) => m.state === MemberState.Alive);
       if (peer !== undefined) this.send(peer.addr, false);
       this.schedulePeriodic(t);
+    });
+  }
+
+  /** Follow-up syncs of an answered join (several seeds answering schedule them once). */
+  private scheduleJoinSync(joinedVia: string, nowMs: number, round = 0, sizeBefore = this.table.size): void {
+    if (this.joinSyncTimer !== undefined && round === 0) return;
+    if (this.table.leaving || round >= JOIN_SYNCS_MAX) return;
+    const delayMs = (JOIN_SYNC_FIRST_DELAY_PROBES << round) * this.ctx.config.probeIntervalMs;
+    this.joinSyncTimer = this.ctx.timers.schedule(nowMs + delayMs, (firedMs) => {
+      this.joinSyncTimer = undefined;
+      // The first sync always runs; later ones only while members are still arriving.
+      if (round > 0 && this.table.size <= sizeBefore) return;
+      const [peer] = this.table.randomMembers(1, (m) => m.state === MemberState.Alive && m.name !== joinedVia);
+      if (peer !== undefined) this.send(peer.addr, false);
+      this.scheduleJoinSync(joinedVia, firedMs, round + 1, this.table.size);
     });
   }
 
@@ -121,6 +150,7 @@ export class PushPull {
       this.ctx.out.packet(msg.sourceAddr, [this.table.selfAlive()]);
     }
     this.ctx.stats.pushPullsCompleted++;
+    if (msg.join) this.scheduleJoinSync(msg.sourceName, nowMs);
     this.ctx.out.event({ type: 'push-pull-complete', peer: msg.sourceAddr, join: msg.join, nowMs });
   }
 

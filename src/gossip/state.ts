@@ -1,4 +1,5 @@
 import type { Address } from '../util/address.js';
+import { ErrorCode, ShoalError } from '../util/errors.js';
 import type { GossipContext } from './context.js';
 import { DropReason, type MemberEventType, type MemberInfo } from './events.js';
 import {
@@ -27,6 +28,16 @@ export interface Member {
   suspicion: Suspicion | undefined;
   reapTimer: TimerHandle | undefined;
 }
+
+/** Highest incarnation this node ever uses: the wire carries non-negative safe integers only. */
+export const INCARNATION_MAX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Members (dead and left ones included, until reaped) the table holds at most;
+ * an Alive for a new name past it is dropped and counted. Far above any real
+ * cluster, it bounds the memory a buggy or hostile peer can make us spend.
+ */
+export const MEMBERS_MAX = 65_536;
 
 /** Tables up to this size are scanned when picking random members; larger ones are sampled. */
 const SCAN_PICK_MAX = 64;
@@ -89,6 +100,7 @@ export class MemberTable {
     this.byName.set(c.name, this.self);
     this.names.add(c.name);
     this.liveCount = 1;
+    this.broadcast(this.selfAlive());
   }
 
   get(name: string): Member | undefined {
@@ -165,7 +177,9 @@ export class MemberTable {
         this.refute(a.incarnation);
         return;
       }
-      const canReclaim = isDeadOrLeft(m) && nowMs - m.stateChangeMs > c.deadNodeReclaimMs;
+      // memberlist: a left name is free at once; a failed one after deadNodeReclaimMs.
+      const canReclaim =
+        m.state === MemberState.Left || (m.state === MemberState.Dead && nowMs - m.stateChangeMs > c.deadNodeReclaimMs);
       if (!canReclaim) {
         this.conflict(a, nowMs);
         return;
@@ -183,6 +197,10 @@ export class MemberTable {
         this.ctx.stats.drops[DropReason.Stale]++;
         return;
       }
+    }
+    if (m === undefined && this.byName.size >= MEMBERS_MAX) {
+      this.ctx.stats.drops[DropReason.LimitExceeded]++;
+      return;
     }
     this.broadcast(a);
     if (m === undefined) {
@@ -334,14 +352,26 @@ export class MemberTable {
 
   /** New tags for this node: bump the incarnation and announce them. */
   setSelfTags(tags: Tags): void {
+    if (this.self.incarnation >= INCARNATION_MAX) {
+      throw new ShoalError(ErrorCode.ResourceExhausted, 'incarnation number exhausted: cannot announce new tags');
+    }
     this.self.tags = tags;
     this.self.incarnation++;
     this.broadcast(this.selfAlive());
   }
 
-  /** Beat an accusation: incarnation above accusedIncarnation, Alive broadcast, health worsens. */
+  /**
+   * Beat an accusation: incarnation above accusedIncarnation, Alive broadcast,
+   * health worsens. Past INCARNATION_MAX (only a hostile or broken peer drives
+   * us there) no encodable number beats it: dropped and counted, so no
+   * unencodable Alive sits in the queue and spoils every packet it rides on.
+   */
   refute(accusedIncarnation: number): void {
     const s = this.self;
+    if (Math.max(s.incarnation, accusedIncarnation) >= INCARNATION_MAX) {
+      this.ctx.stats.drops[DropReason.LimitExceeded]++;
+      return;
+    }
     s.incarnation = Math.max(s.incarnation, accusedIncarnation) + 1;
     this.ctx.awareness.applyDelta(1);
     this.ctx.stats.refutes++;

@@ -5,6 +5,11 @@ import { PACKET_OVERHEAD_BYTES, PACKET_PER_MESSAGE_BYTES, messageSizeBytes } fro
 
 /** Recently seen user events kept for deduplication; older ones are refused as stale. */
 export const USER_EVENTS_RECENT_MAX = 1024;
+/**
+ * The Lamport clock stops here: the wire carries safe integers only, and one
+ * unencodable event in the queue would spoil every packet it rides on.
+ */
+export const LTIME_MAX = Number.MAX_SAFE_INTEGER;
 /** A user event must leave this much of a packet for a ping beside it. */
 const PING_ROOM_BYTES = 128;
 
@@ -36,12 +41,12 @@ export class UserEvents {
 
   /** An event with this ltime exists: ours must come later. */
   witness(ltime: number): void {
-    if (ltime >= this.clock) this.clock = ltime + 1;
+    if (ltime >= this.clock) this.clock = Math.min(LTIME_MAX, ltime + 1);
   }
 
   /** A peer's clock (its next ltime, as push-pull carries it). */
   witnessClock(nextLtime: number): void {
-    if (nextLtime > this.clock) this.clock = nextLtime;
+    if (nextLtime > this.clock) this.clock = Math.min(LTIME_MAX, nextLtime);
   }
 
   send(name: string, payload: Uint8Array): void {
@@ -52,7 +57,7 @@ export class UserEvents {
         details: { sizeBytes: messageSizeBytes(msg), maxBytes: roomBytes },
       });
     }
-    this.clock++;
+    this.clock = Math.min(LTIME_MAX, this.clock + 1);
     this.remember(msg);
     this.deliver(msg);
     this.ctx.stats.userEventsSent++;

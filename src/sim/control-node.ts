@@ -171,7 +171,8 @@ export class ControlSimNode {
       this.listener.started(this, rd.startRaft.clusterId, [...rd.startRaft.initial.conf.voters]);
     }
     if (rd.compactedSnapshot !== undefined) this.durable.storage?.compact(rd.compactedSnapshot);
-    if (rd.tags !== undefined) this.gossip.setTags({ ...this.userTags, ...rd.tags });
+    // A leaving member's gossip no longer takes tag changes.
+    if (rd.tags !== undefined && this.gossip.status === 'running') this.gossip.setTags({ ...this.userTags, ...rd.tags });
     for (const r of rd.results) this.listener.result(this, r);
     for (const e of rd.events) this.listener.event(this, e);
     const raft = rd.raft;

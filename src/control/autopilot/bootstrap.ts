@@ -31,7 +31,10 @@
  * commitment to H, and a commitment is never changed, so every member of C1
  * is committed to C1 forever; likewise every member of C2 to C2. A member of
  * C1 ∩ C2 would be committed to both: impossible (hashes equal only for equal
- * sets, up to a 2^-64 collision). Hence C1 ∩ C2 = ∅.
+ * sets, up to a 2^-64 collision). Hence C1 ∩ C2 = ∅: two clusters need two
+ * disjoint candidate sets, which fewer than 2 * bootstrapExpect eligible
+ * members cannot supply (see the first residual risk). X itself bootstraps
+ * only from a persisted commitment to C1, so the argument covers X too.
  *
  * Why the extra commit phase. Without it (bootstrap on seeing everyone
  * PROPOSE the same hash), a member B may advertise p:H1, D sees {B, C, D}
@@ -77,9 +80,14 @@ export interface BootstrapMember {
   tags: Tags;
 }
 
-/** A commitment to a candidate set: persist it before advertising it; never change it. */
+/**
+ * This member's commitment state, persisted by the caller BEFORE it advertises
+ * a committed tag. `released`: the set can never form (see release rule) and
+ * the member is free again, but only for sets whose hash is smaller.
+ */
 export interface BootCommitment {
   candidate: string[];
+  released: boolean;
 }
 
 export interface BootstrapInput {
@@ -89,7 +97,7 @@ export interface BootstrapInput {
   bootstrapExpect: number;
   /** The gossip member table (self may be in it; its entry is ignored). */
   members: readonly BootstrapMember[];
-  /** This member's commitment, if it has made one (from persistent state). */
+  /** This member's commitment, if it ever made one (from persistent state). */
   commitment?: BootCommitment | undefined;
 }
 
@@ -97,10 +105,18 @@ export type BootstrapDecision =
   | { action: 'already-bootstrapped' }
   /** `otherClusterIds`: further ids seen at the same time (a split brain to report), usually empty. */
   | { action: 'join-existing'; clusterId: string; otherClusterIds: string[] }
-  /** Advertise no shoal.boot. */
-  | { action: 'wait'; reason: string }
-  /** Advertise `bootTag`. When `committed`, persist `{ candidate }` first and never change it. */
-  | { action: 'propose'; candidate: string[]; candidateHash: string; committed: boolean; bootTag: string; reason: string }
+  /** Advertise no shoal.boot; persist `commitment` if it changed. */
+  | { action: 'wait'; reason: string; commitment: BootCommitment | undefined }
+  /** Persist `commitment` if it changed, THEN advertise `bootTag`. */
+  | {
+      action: 'propose';
+      candidate: string[];
+      candidateHash: string;
+      committed: boolean;
+      bootTag: string;
+      reason: string;
+      commitment: BootCommitment | undefined;
+    }
   /** Bootstrap Raft with `voters`; keep advertising `bootTag` and now also shoal.cluster = clusterId. */
   | { action: 'bootstrap'; voters: string[]; clusterId: string; bootTag: string };
 
@@ -121,57 +137,78 @@ export function decideBootstrap(input: BootstrapInput): BootstrapDecision {
   const joined = visibleClusterIds(others);
   if (joined.length > 0) return { action: 'join-existing', clusterId: joined[0]!, otherClusterIds: joined.slice(1) };
 
-  if (input.commitment !== undefined) return decideCommitted(input.self, input.commitment.candidate, others);
-  if (!input.selfEligible) return { action: 'wait', reason: 'not eligible to be a voter; waiting for a cluster to join' };
+  let prior = input.commitment;
+  if (prior !== undefined && !prior.released) {
+    const candidate = [...prior.candidate].sort();
+    assert(candidate.includes(input.self), 'a member only commits to a candidate set it belongs to');
+    if (!canNeverForm(candidate, others)) return decideCommitted(input.self, candidate, others);
+    prior = { candidate, released: true };
+  }
+  // Commitments only ever go to smaller hashes than any earlier one (the release rule needs it).
+  const bound = prior === undefined ? undefined : candidateHash(prior.candidate);
+  const mayCommit = (hash: string): boolean => bound === undefined || hash < bound;
+  const released = prior;
 
+  if (!input.selfEligible) {
+    return { action: 'wait', reason: 'not eligible to be a voter; waiting for a cluster to join', commitment: released };
+  }
   const eligibleUp = [input.self];
   for (const m of others.values()) if (isUp(m.state) && isVoterEligible(m.tags)) eligibleUp.push(m.name);
-  const adopted = adoptCommittedSet(input.self, input.bootstrapExpect, others, eligibleUp);
-  if (adopted !== undefined) {
-    const hash = candidateHash(adopted);
-    return {
-      action: 'propose',
-      candidate: adopted,
-      candidateHash: hash,
-      committed: true,
-      bootTag: formatBootTag({ candidateHash: hash, committed: true }),
-      reason: 'adopting a set others committed to',
-    };
-  }
+  const adopted = adoptCommittedSet(input.self, input.bootstrapExpect, others, eligibleUp, mayCommit);
+  if (adopted !== undefined) return proposal(adopted, true, 'adopting a set others committed to', released);
   if (eligibleUp.length < input.bootstrapExpect) {
-    return { action: 'wait', reason: `${eligibleUp.length} of ${input.bootstrapExpect} eligible members visible` };
+    const reason = `${eligibleUp.length} of ${input.bootstrapExpect} eligible members visible`;
+    return { action: 'wait', reason, commitment: released };
   }
   const candidate = eligibleUp.sort().slice(0, input.bootstrapExpect);
   const hash = candidateHash(candidate);
-  const propose = (committed: boolean, reason: string): BootstrapDecision => ({
+  if (!candidate.includes(input.self)) return proposal(candidate, false, 'not in the candidate set; proposing it', released);
+  const missing = candidate.filter((n) => n !== input.self && !advertises(others.get(n), hash, false));
+  if (missing.length > 0) {
+    return proposal(candidate, false, `waiting for ${missing.join(', ')} to propose the same set`, released);
+  }
+  if (!mayCommit(hash)) return proposal(candidate, false, 'released an earlier set; may only commit to smaller hashes', released);
+  return proposal(candidate, true, 'every candidate proposes this set: committing to it', released);
+}
+
+function proposal(candidate: string[], committed: boolean, reason: string, prior: BootCommitment | undefined): BootstrapDecision {
+  const hash = candidateHash(candidate);
+  return {
     action: 'propose',
     candidate,
     candidateHash: hash,
     committed,
     bootTag: formatBootTag({ candidateHash: hash, committed }),
     reason,
-  });
-  if (!candidate.includes(input.self)) return propose(false, 'not in the candidate set; proposing it');
-  const missing = candidate.filter((n) => n !== input.self && !advertises(others.get(n), hash, false));
-  if (missing.length > 0) return propose(false, `waiting for ${missing.join(', ')} to propose the same set`);
-  return { action: 'bootstrap', voters: candidate, clusterId: clusterIdFor(candidate), bootTag: 'x' };
+    commitment: committed ? { candidate, released: false } : prior,
+  };
 }
 
 function decideCommitted(self: string, candidate: string[], others: Map<string, BootstrapMember>): BootstrapDecision {
-  assert(candidate.includes(self), 'a member only commits to a candidate set it belongs to');
-  const sorted = [...candidate].sort();
-  const hash = candidateHash(sorted);
-  const bootTag = formatBootTag({ candidateHash: hash, committed: true });
-  const missing = sorted.filter((n) => n !== self && !advertises(others.get(n), hash, true));
-  if (missing.length === 0) return { action: 'bootstrap', voters: sorted, clusterId: clusterIdFor(sorted), bootTag };
-  return {
-    action: 'propose',
-    candidate: sorted,
-    candidateHash: hash,
-    committed: true,
-    bootTag,
-    reason: `committed; waiting for ${missing.join(', ')} to commit`,
-  };
+  const hash = candidateHash(candidate);
+  const missing = candidate.filter((n) => n !== self && !advertises(others.get(n), hash, true));
+  if (missing.length === 0) {
+    const bootTag = formatBootTag({ candidateHash: hash, committed: true });
+    return { action: 'bootstrap', voters: candidate, clusterId: clusterIdFor(candidate), bootTag };
+  }
+  const prior = { candidate, released: false };
+  return proposal(candidate, true, `committed; waiting for ${missing.join(', ')} to commit`, prior);
+}
+
+/**
+ * Release rule: a member of `candidate` advertises a commitment to a SMALLER
+ * hash. Commitments only move to smaller hashes, so that member never
+ * advertises a commitment to this set afterwards, nor did before (it would
+ * have had to release this set first; the first release of a set is always
+ * caused by someone else, so induction holds): the set can never form.
+ */
+function canNeverForm(candidate: readonly string[], others: Map<string, BootstrapMember>): boolean {
+  const hash = candidateHash(candidate);
+  return candidate.some((n) => {
+    const m = others.get(n);
+    const tag = m === undefined ? undefined : parseBootTag(m.tags[TAG_BOOT]);
+    return tag !== undefined && tag.committed && tag.candidateHash < hash;
+  });
 }
 
 /** The set this member should adopt: the committed hash with the most alive advertisers that names a set containing self. */
@@ -180,6 +217,7 @@ function adoptCommittedSet(
   setSize: number,
   others: Map<string, BootstrapMember>,
   eligibleUp: readonly string[],
+  mayCommit: (hash: string) => boolean,
 ): string[] | undefined {
   const committedBy = new Map<string, string[]>();
   const uncommitted = new Set(eligibleUp);
@@ -187,7 +225,7 @@ function adoptCommittedSet(
     const tag = parseBootTag(m.tags[TAG_BOOT]);
     if (tag === undefined || !tag.committed || !isUp(m.state)) continue;
     uncommitted.delete(m.name);
-    if (m.state !== MemberState.Alive) continue;
+    if (m.state !== MemberState.Alive || !mayCommit(tag.candidateHash)) continue;
     const names = committedBy.get(tag.candidateHash) ?? [];
     names.push(m.name);
     committedBy.set(tag.candidateHash, names);

@@ -43,3 +43,30 @@ export function shuffled<T>(items: readonly T[], rng: { int(n: number): number }
   }
   return out;
 }
+
+export interface ConfSample {
+  atMs: number;
+  voters: string[];
+  learners: string[];
+}
+
+/** Records the leader's configuration whenever it changes (sampled every sampleMs of virtual time). */
+export function recordConfigurations(c: ControlCluster, sampleMs = 20): ConfSample[] {
+  const out: ConfSample[] = [];
+  const sample = (): void => {
+    const conf = c.configuration();
+    if (conf !== undefined) {
+      const last = out[out.length - 1];
+      if (last === undefined || JSON.stringify([last.voters, last.learners]) !== JSON.stringify([conf.voters, conf.learners])) {
+        out.push({ atMs: c.nowMs, voters: [...conf.voters], learners: [...conf.learners] });
+      }
+    }
+    c.scheduler.after(sampleMs, sample);
+  };
+  c.scheduler.after(0, sample);
+  return out;
+}
+
+export function describeConfs(confs: readonly ConfSample[]): string {
+  return confs.map((s) => `${s.atMs.toFixed(0)}: voters ${s.voters.join(',')} learners ${s.learners.join(',')}`).join('\n');
+}

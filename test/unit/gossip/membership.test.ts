@@ -120,6 +120,18 @@ test('name conflict: a dead name may be reclaimed by a new address after deadNod
   t.is(net.eventsOf('n1', 'member-join').filter((e) => 'member' in e && e.member.name === 'n2').length, 2);
 });
 
+test('name conflict: a left name may be taken by a new address at once (memberlist)', (t) => {
+  const net = cluster(2, { deadNodeReclaimMs: 20_000 });
+  const a = net.core('n1');
+  net.core('n2').leave(net.nowMs);
+  net.runFor(1000);
+  net.remove('n2');
+  t.is(a.member('n2')?.state, MemberState.Left);
+  a.step(addrOf('n9'), { type: MessageType.Alive, incarnation: 0, name: 'n2', addr: '10.9.9.9:7946', tags: {} }, 'packet', net.nowMs);
+  t.like(a.member('n2'), { addr: '10.9.9.9:7946', state: MemberState.Alive });
+  t.is(a.stats.nameConflicts, 0);
+});
+
 test('name conflict: an Alive claiming our own name elsewhere is refuted', (t) => {
   const net = cluster(2);
   const a = net.core('n1');

@@ -1,0 +1,176 @@
+/**
+ * Config store benchmarks against a real 3-voter cluster of `shoal agent`
+ * processes on loopback (run `npm run build` first):
+ *
+ *  - config-put: PUT /v1/config/{key} with N concurrent keep-alive HTTP
+ *    clients, 16-byte keys, 100-byte values, to the leader;
+ *  - config-get: linearizable (ReadIndex) and serializable reads per second;
+ *  - config-watch-latency: from a write's acknowledgement (and from its send)
+ *    to its event on a watch stream opened on another member.
+ *
+ * Each prints one JSON line.
+ */
+import * as http from 'node:http';
+import { LocalControlCluster } from '../src/agent/control-cluster.js';
+import type { RaftStatusView } from '../src/api/config-types.js';
+
+export interface BenchLine {
+  bench: string;
+  [k: string]: unknown;
+}
+
+const value100 = 'v'.repeat(100);
+const key16 = (client: number, n: number): string => `b${client.toString(36).padStart(3, '0')}${(n % 1e12).toString(36).padStart(12, '0')}`.slice(0, 16);
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** One HTTP request on a keep-alive agent; resolves with the status. */
+function request(agent: http.Agent, hostPort: string, method: string, path: string, body?: string): Promise<number> {
+  const [host, port] = [hostPort.slice(0, hostPort.lastIndexOf(':')), Number(hostPort.slice(hostPort.lastIndexOf(':') + 1))];
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { agent, host, port, method, path, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** N closed-loop clients for durationMs; latencies of successful requests. */
+async function closedLoop(
+  clients: number,
+  durationMs: number,
+  op: (agent: http.Agent, client: number, n: number) => Promise<number>,
+): Promise<{ ok: number; failed: number; latenciesMs: number[]; elapsedMs: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const latenciesMs: number[] = [];
+  let ok = 0;
+  let failed = 0;
+  const start = performance.now();
+  const end = start + durationMs;
+  await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      let n = 0;
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          const status = await op(agent, c, n++);
+          if (status === 200 || status === 404) {
+            ok++;
+            latenciesMs.push(performance.now() - t0);
+          } else failed++;
+        } catch {
+          failed++;
+        }
+      }
+    }),
+  );
+  const elapsedMs = performance.now() - start;
+  agent.destroy();
+  return { ok, failed, latenciesMs: latenciesMs.sort((a, b) => a - b), elapsedMs };
+}
+
+export async function startBenchCluster(bin: string): Promise<{ cluster: LocalControlCluster; leader: string; follower: string }> {
+  const cluster = new LocalControlCluster({ bin, size: 3, startTimeoutMs: 30_000 });
+  await cluster.start();
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const all = await Promise.all(cluster.nodes.map((n) => cluster.client(n.name).raftStatus().catch(() => undefined)));
+    const leader = all[0]?.leader ?? '';
+    if (leader !== '' && all.every((s: RaftStatusView | undefined) => s?.leader === leader && s.voters.length === 3)) {
+      const follower = cluster.nodes.find((n) => n.name !== leader)!.name;
+      return { cluster, leader, follower };
+    }
+    if (Date.now() > deadline) {
+      await cluster.stopAll();
+      throw new Error('bench cluster did not elect a leader within 60 s');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function benchPut(cluster: LocalControlCluster, leader: string, clients: number, durationMs: number): Promise<BenchLine> {
+  const at = cluster.node(leader).http;
+  const body = JSON.stringify({ value: value100 });
+  await closedLoop(clients, Math.min(1000, durationMs), (agent, c, n) => request(agent, at, 'PUT', `/v1/config/${key16(c, n)}`, body)); // warm-up
+  const r = await closedLoop(clients, durationMs, (agent, c, n) => request(agent, at, 'PUT', `/v1/config/${key16(c, n)}`, body));
+  return {
+    bench: 'config-put',
+    voters: 3,
+    clients,
+    opsPerSec: Math.round((r.ok / r.elapsedMs) * 1000),
+    p50Ms: round(percentile(r.latenciesMs, 50)),
+    p99Ms: round(percentile(r.latenciesMs, 99)),
+    failed: r.failed,
+  };
+}
+
+export async function benchGet(cluster: LocalControlCluster, member: string, mode: 'linearizable' | 'serializable', clients: number, durationMs: number): Promise<BenchLine> {
+  const at = cluster.node(member).http;
+  const q = mode === 'serializable' ? '?serializable=true' : '';
+  const r = await closedLoop(clients, durationMs, (agent, c, n) => request(agent, at, 'GET', `/v1/config/${key16(c, n % 1000)}${q}`));
+  return {
+    bench: 'config-get',
+    mode,
+    voters: 3,
+    clients,
+    member: member,
+    opsPerSec: Math.round((r.ok / r.elapsedMs) * 1000),
+    p50Ms: round(percentile(r.latenciesMs, 50)),
+    p99Ms: round(percentile(r.latenciesMs, 99)),
+    failed: r.failed,
+  };
+}
+
+/** Sequential writes to the leader; a watch on another member timestamps each event. */
+export async function benchWatchLatency(cluster: LocalControlCluster, leader: string, watcher: string, writes: number): Promise<BenchLine> {
+  const seenAt = new Map<string, number>();
+  const ac = new AbortController();
+  const lines = cluster.client(watcher).watch('wl/', { signal: ac.signal });
+  await lines.next(); // created
+  const reading = (async () => {
+    for await (const line of lines) if (line.type === 'put') seenAt.set(line.kv.key, performance.now());
+  })();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const at = cluster.node(leader).http;
+  const fromAck: number[] = [];
+  const fromSend: number[] = [];
+  const body = JSON.stringify({ value: value100 });
+  for (let i = 0; i < writes; i++) {
+    const key = `wl/${i.toString().padStart(13, '0')}`;
+    const t0 = performance.now();
+    await request(agent, at, 'PUT', `/v1/config/${key}`, body);
+    const acked = performance.now();
+    const deadline = acked + 5000;
+    while (!seenAt.has(key) && performance.now() < deadline) await new Promise((r) => setImmediate(r));
+    const seen = seenAt.get(key);
+    if (seen === undefined) continue;
+    fromAck.push(seen - acked);
+    fromSend.push(seen - t0);
+  }
+  ac.abort();
+  await reading.catch(() => undefined);
+  agent.destroy();
+  fromAck.sort((a, b) => a - b);
+  fromSend.sort((a, b) => a - b);
+  return {
+    bench: 'config-watch-latency',
+    voters: 3,
+    writes,
+    events: fromAck.length,
+    p50Ms: round(percentile(fromAck, 50)),
+    p99Ms: round(percentile(fromAck, 99)),
+    fromSendP50Ms: round(percentile(fromSend, 50)),
+    fromSendP99Ms: round(percentile(fromSend, 99)),
+  };
+}

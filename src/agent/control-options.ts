@@ -1,0 +1,96 @@
+/**
+ * The agent's control plane options (AgentConfig.control), validated with
+ * their defaults. Defaults, each with its reason:
+ *
+ *  - raft: the bind host, gossip port + 2 (7948 by default): gossip is 7946
+ *    and the HTTP API 7947, so +1 would collide; port 0 when gossip binds 0.
+ *  - bootstrapExpect 3: the smallest voter set that survives a failure.
+ *  - voter true: every member may be a voter; false advertises `voter=false`.
+ *  - dataDir: the agent's dataDir; without one, a fresh temp directory per
+ *    run (Raft state is then lost at exit: fine for tests and demos only).
+ */
+import type { AutopilotConfig } from '../control/autopilot/config.js';
+import { ErrorCode, ShoalError } from '../util/errors.js';
+import { parseHostPort, type HostPort } from '../util/address.js';
+
+export interface ControlAgentOptions {
+  /** Raft peer address (TCP) "host:port". */
+  raft?: string;
+  bootstrapExpect?: number;
+  /** May this member be a voter? */
+  voter?: boolean;
+  /** Autopilot: how long a dead voter is given before it is replaced. */
+  deadVoterGraceMs?: number;
+  /** Autopilot: how long a learner must be healthy before promotion. */
+  learnerStableMs?: number;
+  /** Raft tick. */
+  tickMs?: number;
+  /** Every request is answered within this. */
+  requestTimeoutMs?: number;
+}
+
+export interface ResolvedControlOptions {
+  raftListen: HostPort;
+  bootstrapExpect: number;
+  voter: boolean;
+  autopilot: Partial<AutopilotConfig>;
+  tickMs: number | undefined;
+  requestTimeoutMs: number | undefined;
+}
+
+export const controlAgentDefaults = {
+  raftPortOffset: 2,
+  bootstrapExpect: 3,
+} as const;
+
+function invalid(field: string, why: string): ShoalError {
+  return new ShoalError(ErrorCode.InvalidConfig, `invalid config: control.${field} ${why}`, { details: { field: `control.${field}` } });
+}
+
+function optionalInt(field: string, v: unknown, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw invalid(field, `must be an integer >= ${min}`);
+  return v;
+}
+
+export function resolveControlOptions(o: ControlAgentOptions, gossipBind: HostPort): ResolvedControlOptions {
+  if (o === null || typeof o !== 'object') throw invalid('', 'must be an object');
+  let raftListen: HostPort;
+  if (o.raft !== undefined) {
+    try {
+      raftListen = parseHostPort(o.raft);
+    } catch {
+      throw invalid('raft', `must be "host:port" (got "${String(o.raft)}")`);
+    }
+  } else {
+    raftListen = { host: gossipBind.host, port: gossipBind.port === 0 ? 0 : gossipBind.port + controlAgentDefaults.raftPortOffset };
+  }
+  if (o.voter !== undefined && typeof o.voter !== 'boolean') throw invalid('voter', 'must be a boolean');
+  const autopilot: Partial<AutopilotConfig> = {};
+  const grace = optionalInt('deadVoterGraceMs', o.deadVoterGraceMs, 0);
+  if (grace !== undefined) autopilot.deadVoterGraceMs = grace;
+  const stable = optionalInt('learnerStableMs', o.learnerStableMs, 0);
+  if (stable !== undefined) autopilot.learnerStableMs = stable;
+  return {
+    raftListen,
+    bootstrapExpect: optionalInt('bootstrapExpect', o.bootstrapExpect, 1) ?? controlAgentDefaults.bootstrapExpect,
+    voter: o.voter ?? true,
+    autopilot,
+    tickMs: optionalInt('tickMs', o.tickMs, 1),
+    requestTimeoutMs: optionalInt('requestTimeoutMs', o.requestTimeoutMs, 1),
+  };
+}
+
+let cliDefaults: ControlAgentOptions | undefined;
+
+/**
+ * `shoal agent` runs the control plane with these options (set by the CLI
+ * entry from its control flags). Library users pass AgentConfig.control.
+ */
+export function setCliControlDefaults(o: ControlAgentOptions | undefined): void {
+  cliDefaults = o;
+}
+
+export function cliControlDefaults(): ControlAgentOptions | undefined {
+  return cliDefaults;
+}

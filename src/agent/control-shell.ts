@@ -1,0 +1,399 @@
+/**
+ * The control shell: drives one pure ControlCore in the real world.
+ *
+ *  - a timer calls core.tick(now) every tickMs;
+ *  - Raft messages travel over PeerLinks (TCP frames), peers found through
+ *    the `shoal.raft` gossip tag of each member (Raft node id = member name);
+ *  - the Ready loop, in the order the core requires: persist the bootstrap
+ *    commitment and a new Raft start (control.json, RaftStorage under
+ *    dataDir/raft), persist hard state, entries and snapshot (fsync), THEN
+ *    send the messages; store local snapshots and compact the WAL; advance;
+ *    answer waiting requests from the results; hand events and tags to the
+ *    agent;
+ *  - client requests (ControlBackend) become core.write/read calls with a
+ *    request id; each promise settles exactly once: with the core's answer,
+ *    with ERR_ABORTED when its signal fires, or ERR_NOT_RUNNING at close.
+ *
+ * Dedup: each write carries a request id (client, seq) from a pool of
+ * "lanes", one outstanding request per lane as the store's sessions expect.
+ * A storage failure is fatal (fail-stop, as etcd): the shell stops and
+ * reports it through onFatal.
+ */
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import type { RaftStatusView } from '../api/config-types.js';
+import type { CommandBody } from '../api/config-views.js';
+import { TAG_RAFT_ADDR } from '../control/autopilot/tags.js';
+import { ControlCore } from '../control/control-core.js';
+import type { ControlConfig } from '../control/control-config.js';
+import type { ControlEvent, ControlReady, ReadQuery } from '../control/control-types.js';
+import type { Command } from '../control/store/commands.js';
+import type { ConfigStore } from '../control/store/config-store.js';
+import type { RangeResult } from '../control/store/reads.js';
+import type { KeyValue, StoreResponse } from '../control/store/types.js';
+import type { MemberInfo } from '../gossip/events.js';
+import { MemberState } from '../gossip/messages.js';
+import type { HardState, Message, Ready } from '../raft/types.js';
+import { RaftStorage } from '../storage/raft-storage.js';
+import { PeerLinks } from '../transport/peer-links.js';
+import { formatHostPort, parseHostPort, type HostPort } from '../util/address.js';
+import { ErrorCode, ShoalError } from '../util/errors.js';
+import { SeededRng, cryptoSeed } from '../util/rng.js';
+import { decodeRaftMessage, encodeRaftMessage } from '../wire/raft-codec.js';
+import type { ControlBackend, WriteOutcome } from './control-api.js';
+import { readControlMeta, writeControlMeta, type ControlMeta } from './control-meta.js';
+import { LanePool } from './control-lanes.js';
+
+export interface ControlShellOptions {
+  name: string;
+  /** Raft storage goes to dataDir/raft, the cluster id to dataDir/control.json. */
+  dataDir: string;
+  /** TCP listen address for Raft peers. */
+  raftListen: HostPort;
+  /** Host advertised in shoal.raft when raftListen binds 0.0.0.0 or ::. */
+  advertiseHost: string;
+  core: Partial<Omit<ControlConfig, 'name'>>;
+  clock: () => number;
+  onEvent(e: ControlEvent): void;
+  /** The control tags to advertise (cluster id, boot, rev): the agent merges them with its own. */
+  onTags(tags: Record<string, string>): void;
+  onFatal(error: unknown): void;
+}
+
+interface Waiter {
+  resolve(value: unknown): void;
+  reject(error: ShoalError): void;
+}
+
+export interface ControlShellStats {
+  readyLoops: number;
+  fsyncs: number;
+  messagesSent: number;
+  messagesRefused: number;
+  messagesMisaddressed: number;
+  requestsAborted: number;
+}
+
+export class ControlShell implements ControlBackend {
+  readonly core: ControlCore;
+  readonly raftAddress: string;
+  readonly stats: ControlShellStats = { readyLoops: 0, fsyncs: 0, messagesSent: 0, messagesRefused: 0, messagesMisaddressed: 0, requestsAborted: 0 };
+  private storage: RaftStorage | undefined;
+  private meta: ControlMeta;
+  private links!: PeerLinks<Message>;
+  private readonly peerAddrs = new Map<string, string>();
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly lanes: LanePool;
+  private nextRequest = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private loopScheduled = false;
+  private loop: Promise<void> | undefined;
+  private stopped = false;
+  private persistedHardState: HardState | undefined;
+  private latestHardState: HardState | undefined;
+  private leaderWaiters: ((leader: string) => void)[] = [];
+
+  private constructor(
+    private readonly options: ControlShellOptions,
+    core: ControlCore,
+    storage: RaftStorage | undefined,
+    meta: ControlMeta,
+    clientBase: string,
+  ) {
+    this.core = core;
+    this.storage = storage;
+    this.meta = meta;
+    this.lanes = new LanePool(clientBase);
+    this.raftAddress = '';
+  }
+
+  /** Load durable state, build the core, listen for Raft peers. Call start() to begin ticking. */
+  static async open(options: ControlShellOptions): Promise<ControlShell> {
+    const meta = await readControlMeta(options.dataDir);
+    let storage: RaftStorage | undefined;
+    let raft;
+    if (meta.clusterId !== undefined && meta.initialConf !== undefined) {
+      storage = await RaftStorage.open(path.join(options.dataDir, 'raft'));
+      raft = storage.load(meta.initialConf);
+    }
+    const seed = await cryptoSeed();
+    const core = new ControlCore(
+      { ...options.core, name: options.name },
+      { ...(raft === undefined ? {} : { raft }), ...(meta.clusterId === undefined ? {} : { clusterId: meta.clusterId }), ...(meta.bootCommitment === undefined ? {} : { bootCommitment: meta.bootCommitment }) },
+      new SeededRng(seed),
+      options.clock(),
+    );
+    const shell = new ControlShell(options, core, storage, meta, `${options.name}.${randomBytes(4).toString('hex')}`);
+    shell.persistedHardState = raft?.hardState;
+    try {
+      shell.links = await PeerLinks.start<Message>({
+        listen: options.raftListen,
+        peers: [],
+        decode: (frame) => {
+          const r = decodeRaftMessage(frame);
+          return r.ok ? r.msg : undefined;
+        },
+        onMessage: (m) => shell.receive(m),
+      });
+    } catch (e) {
+      await storage?.close();
+      throw e;
+    }
+    const bound = shell.links.localAddress;
+    const host = bound.host === '0.0.0.0' || bound.host === '::' ? options.advertiseHost : bound.host;
+    (shell as { raftAddress: string }).raftAddress = formatHostPort({ host, port: bound.port });
+    return shell;
+  }
+
+  start(): void {
+    const tickMs = this.core.config.tickMs;
+    this.timer = setInterval(() => {
+      if (this.stopped) return;
+      this.core.tick(this.options.clock());
+      this.kick();
+    }, tickMs);
+    this.kick();
+  }
+
+  /** The gossip view changed: peers' Raft addresses and the core's membership. */
+  onMembership(members: MemberInfo[]): void {
+    if (this.stopped) return;
+    const seen = new Set<string>();
+    for (const m of members) {
+      if (m.name === this.options.name) continue;
+      const addr = m.tags[TAG_RAFT_ADDR];
+      if (addr === undefined || m.state === MemberState.Left) continue;
+      seen.add(m.name);
+      if (this.peerAddrs.get(m.name) === addr) continue;
+      try {
+        this.links.addPeer(m.name, parseHostPort(addr));
+        this.peerAddrs.set(m.name, addr);
+      } catch {
+        // A garbled or port-0 address: the member stays unreachable for Raft until it advertises a good one.
+      }
+    }
+    for (const name of [...this.peerAddrs.keys()]) {
+      if (!seen.has(name)) {
+        this.links.removePeer(name);
+        this.peerAddrs.delete(name);
+      }
+    }
+    this.core.onMembership(members, this.options.clock());
+    this.kick();
+  }
+
+  store(): ConfigStore {
+    return this.core.store;
+  }
+
+  status(): RaftStatusView {
+    const s = this.core.status();
+    const links: Record<string, string> = {};
+    for (const name of this.peerAddrs.keys()) links[name] = this.links.peerState(name) ?? 'unknown';
+    return { ...s, raftAddress: this.raftAddress, links };
+  }
+
+  write(command: CommandBody, signal?: AbortSignal): Promise<WriteOutcome> {
+    const lane = this.lanes.acquire();
+    const full = { ...command, req: lane.req } as Command;
+    return this.request<{ revision: number; response: StoreResponse }>((id, now) => this.core.write(id, full, now), signal).finally(() =>
+      this.lanes.release(lane),
+    );
+  }
+
+  read(query: ReadQuery, linearizable: boolean, signal?: AbortSignal): Promise<{ kv?: KeyValue; revision: number } | RangeResult> {
+    return this.request((id, now) => this.core.read(id, query, linearizable, now), signal);
+  }
+
+  removePeer(name: string, signal?: AbortSignal): Promise<{ removed: string }> {
+    return this.request((id) => this.core.removePeer(name, id), signal);
+  }
+
+  /**
+   * Only the leader can hand leadership over. Resolves when another leader is
+   * seen, rejects ERR_NOT_LEADER (naming the leader) elsewhere and ERR_TIMEOUT
+   * after two election timeouts.
+   */
+  async transferLeader(to: string | undefined, signal?: AbortSignal): Promise<{ leader: string }> {
+    const s = this.core.status();
+    if (s.role !== 'leader') {
+      throw new ShoalError(ErrorCode.NotLeader, `${this.options.name} is not the leader${s.leader ? `; the leader is ${s.leader}` : ''}`, {
+        details: { leader: s.leader },
+      });
+    }
+    let target = to;
+    if (target === undefined) {
+      let best = -1;
+      for (const v of s.voters) {
+        const pr = s.progress[v];
+        if (v === this.options.name || pr === undefined || this.links.peerState(v) !== 'connected') continue;
+        if (pr.match > best) {
+          best = pr.match;
+          target = v;
+        }
+      }
+    }
+    if (target === undefined || !s.voters.includes(target) || target === this.options.name) {
+      throw new ShoalError(ErrorCode.InvalidArgument, `no voter to transfer leadership to (${to ?? 'none connected'})`, { details: { field: 'to' } });
+    }
+    const electionMs = (this.core.config.raft.electionTicks ?? 100) * this.core.config.tickMs;
+    const changed = new Promise<string>((resolve) => this.leaderWaiters.push(resolve));
+    this.core.transferLeadership(target);
+    this.kick();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ShoalError(ErrorCode.Timeout, `leadership did not move to ${target} within ${2 * electionMs} ms`)), 2 * electionMs);
+    });
+    try {
+      return { leader: await Promise.race([changed, timeout, aborted(signal)]) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stop ticking, fail waiting requests, finish the Ready in progress, close links and storage. */
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.halt(new ShoalError(ErrorCode.NotRunning, 'control plane is stopping'));
+    await this.loop?.catch(() => undefined);
+    await this.links.close();
+    const hs = this.latestHardState;
+    if (this.storage !== undefined && hs !== undefined && hs !== this.persistedHardState) {
+      await this.storage.save({ hardState: hs, entries: [] }).catch(() => undefined);
+    }
+    this.core.store.closeWatches('control plane stopped');
+    await this.storage?.close();
+  }
+
+  private halt(error: ShoalError): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    for (const w of this.waiters.values()) w.reject(error);
+    this.waiters.clear();
+  }
+
+  private request<T>(submit: (requestId: string, nowMs: number) => void, signal?: AbortSignal): Promise<T> {
+    if (this.stopped) return Promise.reject(new ShoalError(ErrorCode.NotRunning, 'control plane is stopped'));
+    if (signal?.aborted) return Promise.reject(new ShoalError(ErrorCode.Aborted, 'request aborted before it was sent'));
+    const id = `r${++this.nextRequest}`;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (!this.waiters.delete(id)) return;
+        this.stats.requestsAborted++;
+        reject(new ShoalError(ErrorCode.Aborted, 'request aborted: its outcome is unknown'));
+      };
+      this.waiters.set(id, {
+        resolve: (v) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      submit(id, this.options.clock());
+      this.kick();
+    });
+  }
+
+  private receive(m: Message): void {
+    if (this.stopped) return;
+    if (m.to !== this.options.name) {
+      this.stats.messagesMisaddressed++;
+      return;
+    }
+    this.core.stepRaft(m);
+    this.kick();
+  }
+
+  /** Run the Ready loop soon, coalescing everything that arrives in this turn of the event loop. */
+  private kick(): void {
+    if (this.stopped || this.loopScheduled || this.loop !== undefined) return;
+    this.loopScheduled = true;
+    setImmediate(() => {
+      this.loopScheduled = false;
+      if (this.stopped || this.loop !== undefined) return;
+      this.loop = this.runLoop().finally(() => {
+        this.loop = undefined;
+        if (!this.stopped && this.core.hasReady()) this.kick();
+      });
+    });
+  }
+
+  private async runLoop(): Promise<void> {
+    try {
+      while (!this.stopped && this.core.hasReady()) await this.handleReady(this.core.ready());
+    } catch (e) {
+      if (this.stopped) return;
+      this.halt(new ShoalError(ErrorCode.StorageIo, 'control plane stopped on a fatal error', { cause: e }));
+      this.options.onFatal(e);
+    }
+  }
+
+  private async handleReady(rd: ControlReady): Promise<void> {
+    this.stats.readyLoops++;
+    if (rd.bootCommitment !== undefined) {
+      this.meta = { ...this.meta, bootCommitment: rd.bootCommitment };
+      await writeControlMeta(this.options.dataDir, this.meta);
+    }
+    if (rd.startRaft !== undefined) await this.startRaft(rd.startRaft);
+    if (rd.raft !== undefined) await this.persistAndSend(rd.raft);
+    if (this.stopped) return;
+    if (rd.compactedSnapshot !== undefined && this.storage !== undefined) {
+      await this.storage.saveSnapshot(rd.compactedSnapshot);
+      await this.storage.compact(rd.compactedSnapshot.meta.index);
+    }
+    this.core.advance(rd);
+    for (const r of rd.results) {
+      const w = this.waiters.get(r.requestId);
+      if (w === undefined) continue; // aborted, or internal
+      this.waiters.delete(r.requestId);
+      if (r.ok) w.resolve(r.value);
+      else w.reject(r.error);
+    }
+    for (const e of rd.events) {
+      if (e.type === 'leader-changed' && e.leader !== this.options.name && e.leader !== '') {
+        for (const resolve of this.leaderWaiters.splice(0)) resolve(e.leader);
+      }
+      this.options.onEvent(e);
+    }
+    if (rd.tags !== undefined) this.options.onTags(rd.tags);
+  }
+
+  private async startRaft(start: NonNullable<ControlReady['startRaft']>): Promise<void> {
+    if (this.storage === undefined) this.storage = await RaftStorage.open(path.join(this.options.dataDir, 'raft'));
+    const init = start.initial;
+    await this.storage.save({ hardState: init.hardState, entries: init.entries, ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }) });
+    this.persistedHardState = init.hardState;
+    this.meta = { ...this.meta, clusterId: start.clusterId, initialConf: init.conf };
+    await writeControlMeta(this.options.dataDir, this.meta);
+  }
+
+  /** Entries, snapshots and term/vote changes are fsynced before anything is sent (commit-only changes ride along later). */
+  private async persistAndSend(rd: Ready): Promise<void> {
+    if (rd.hardState !== undefined) this.latestHardState = rd.hardState;
+    const hs = rd.hardState;
+    const p = this.persistedHardState;
+    const must = rd.entries.length > 0 || rd.snapshot !== undefined || (hs !== undefined && (p === undefined || hs.term !== p.term || hs.vote !== p.vote));
+    if (must) {
+      if (this.storage === undefined) throw new ShoalError(ErrorCode.StorageIo, 'raft state to persist but no storage is open');
+      const latest = this.latestHardState;
+      await this.storage.save({ hardState: latest, entries: rd.entries, ...(rd.snapshot === undefined ? {} : { snapshot: rd.snapshot }) });
+      this.persistedHardState = latest;
+      this.stats.fsyncs++;
+    }
+    if (this.stopped) return;
+    for (const m of rd.messages) {
+      if (this.links.send(m.to, encodeRaftMessage(m))) this.stats.messagesSent++;
+      else this.stats.messagesRefused++;
+    }
+  }
+}
+
+function aborted(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    signal?.addEventListener('abort', () => reject(new ShoalError(ErrorCode.Aborted, 'aborted')), { once: true });
+  });
+}
