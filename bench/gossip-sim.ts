@@ -7,7 +7,7 @@
  * Figures are virtual time; bytes are real encoded lengths (src/wire/gossip-codec.ts).
  *
  *   bench/gossip-sim.ts --n 100,1000,10000 --loss 0,5,10 [--only join|fail|fp] [--seed 1]
- *       [--fp-minutes M] [--window-sec S]
+ *       [--fp-minutes M] [--window-sec S] [--warmup-sec S] [--no-tcp-fallback]
  *
  * Per (n, loss): the cluster is pre-seeded (GossipCluster.preseed: every core
  * starts knowing every member, no join storm) and warmed up until converged and
@@ -32,6 +32,7 @@ interface Options {
   fpMinutes?: string;
   windowSec?: string;
   warmupSec?: string;
+  tcpFallback: boolean;
 }
 
 const program = new Command()
@@ -43,6 +44,7 @@ const program = new Command()
   .option('--fp-minutes <m>', 'virtual minutes for false positives (default 10 for n<=1000, 2 above)')
   .option('--window-sec <s>', 'steady-state traffic window, virtual seconds', '30')
   .option('--warmup-sec <s>', 'virtual seconds after convergence before measuring', '30')
+  .option('--no-tcp-fallback', 'LAN preset without the TCP fallback ping (UDP loss hits probes fully)')
   .parse();
 const opts = program.opts<Options>();
 
@@ -55,7 +57,15 @@ const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 
 for (const n of list(opts.n)) {
   for (const lossPct of list(opts.loss)) {
     const started = performance.now();
-    const c = new GossipCluster({ seed: Number(opts.seed), preset: 'lan', roundTrip: false, expectedNodes: n + 2, eventLogMax: 0, eventDigest: false });
+    const c = new GossipCluster({
+      seed: Number(opts.seed),
+      preset: 'lan',
+      config: opts.tcpFallback ? {} : { tcpFallbackPing: false },
+      roundTrip: false,
+      expectedNodes: n + 2,
+      eventLogMax: 0,
+      eventDigest: false,
+    });
     // Start the processes spread over one probe interval (their timers out of phase), then pre-seed.
     for (let i = 0; i < n; i++) {
       c.addNode();
@@ -68,6 +78,7 @@ for (const n of list(opts.n)) {
     c.network.setDefaultLink({ lossPercent: lossPct });
 
     const row: Record<string, number | string | boolean | null> = { bench: 'gossip-sim', n, lossPct };
+    if (!opts.tcpFallback) row.tcpFallbackPing = false;
 
     // Steady state traffic and false positives.
     if (wants('traffic') || wants('fp')) {

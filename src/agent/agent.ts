@@ -364,7 +364,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     if (this.membershipTimer) clearInterval(this.membershipTimer);
     // The control plane stops before gossip (it started after it).
     await this.follower?.stop();
-    await this.control?.close().catch(() => undefined);
+    await this.control?.close({ handOff: leave }).catch(() => undefined);
     const snapshotAddrs = this.aliveAddrs();
     this.shell.stop();
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);

@@ -6,9 +6,9 @@
  * member (address from its `shoal.http` tag; the leader, which advertises
  * `shoal.rev`, is preferred).
  *
- * The copy: a full listing at some revision, then every change from the next
- * revision on, so it is always the state at `revision`. A watch that fails
- * resumes from revision + 1; one that is compacted away re-lists. The lag is
+ * The copy: a full listing at some revision, then every change from there
+ * on, so it is always the state at `revision`. A watch that fails resumes
+ * from the last revision seen (see apply()); one compacted away re-lists. The lag is
  * the leader's advertised `shoal.rev` minus the local revision.
  */
 import { ConfigClient } from '../api/config-client.js';
@@ -137,7 +137,7 @@ export class ConfigFollower {
       try {
         const client = this.upstream();
         if (!this.synced) await this.relist(client, signal);
-        for await (const line of client.watch('', { fromRevision: this.revisionValue + 1, signal })) {
+        for await (const line of client.watch('', { fromRevision: Math.max(1, this.revisionValue), signal })) {
           if (line.type === 'put' || line.type === 'delete') this.apply([line]);
           else if (line.type === 'error') throw new ShoalError(ErrorCode.Unavailable, line.error.message, { details: { code: line.error.code } });
         }
@@ -159,19 +159,32 @@ export class ConfigFollower {
     this.resyncs++;
   }
 
+  /**
+   * Applies changes idempotently: the watch resumes from the last revision
+   * seen (not the one after), because a stream that broke between two events
+   * of one revision (a txn) would otherwise lose the rest of it. Events
+   * already reflected in the copy are skipped and not reported again.
+   */
   private apply(events: WatchEventView[]): void {
+    const applied: WatchEventView[] = [];
     for (const e of events) {
-      if (e.revision <= this.revisionValue && this.kvs.has(e.kv.key) && this.kvs.get(e.kv.key)!.modRevision >= e.revision) continue;
+      if (e.revision < this.revisionValue) continue;
+      const current = this.kvs.get(e.kv.key);
       if (e.type === 'put') {
-        if (this.kvs.size >= ConfigFollowerLimits.keysMax && !this.kvs.has(e.kv.key)) {
+        if (current !== undefined && current.modRevision >= e.revision) continue;
+        if (current === undefined && this.kvs.size >= ConfigFollowerLimits.keysMax) {
           this.synced = false;
           throw new ShoalError(ErrorCode.ResourceExhausted, `follower copy is full (${ConfigFollowerLimits.keysMax} keys)`);
         }
         this.kvs.set(e.kv.key, e.kv);
-      } else this.kvs.delete(e.kv.key);
+      } else {
+        if (current === undefined) continue;
+        this.kvs.delete(e.kv.key);
+      }
       this.revisionValue = Math.max(this.revisionValue, e.revision);
+      applied.push(e);
     }
-    this.onChanges(this.revisionValue, events);
+    if (applied.length > 0) this.onChanges(this.revisionValue, applied);
   }
 }
 

@@ -72,12 +72,15 @@ export interface ControlShellStats {
   messagesRefused: number;
   messagesMisaddressed: number;
   requestsAborted: number;
+  /** Time spent persisting (fsync) and in whole Ready loops, in ms. */
+  persistMs: number;
+  readyMs: number;
 }
 
 export class ControlShell implements ControlBackend {
   readonly core: ControlCore;
   readonly raftAddress: string;
-  readonly stats: ControlShellStats = { readyLoops: 0, fsyncs: 0, messagesSent: 0, messagesRefused: 0, messagesMisaddressed: 0, requestsAborted: 0 };
+  readonly stats: ControlShellStats = { readyLoops: 0, fsyncs: 0, messagesSent: 0, messagesRefused: 0, messagesMisaddressed: 0, requestsAborted: 0, persistMs: 0, readyMs: 0 };
   private storage: RaftStorage | undefined;
   private meta: ControlMeta;
   private links!: PeerLinks<Message>;
@@ -190,7 +193,7 @@ export class ControlShell implements ControlBackend {
     const s = this.core.status();
     const links: Record<string, string> = {};
     for (const name of this.peerAddrs.keys()) links[name] = this.links.peerState(name) ?? 'unknown';
-    return { ...s, raftAddress: this.raftAddress, links };
+    return { ...s, raftAddress: this.raftAddress, links, shell: { ...this.stats }, ...(this.storage === undefined ? {} : { storage: this.storage.metrics() }) };
   }
 
   write(command: CommandBody, signal?: AbortSignal): Promise<WriteOutcome> {
@@ -251,8 +254,19 @@ export class ControlShell implements ControlBackend {
     }
   }
 
-  /** Stop ticking, fail waiting requests, finish the Ready in progress, close links and storage. */
-  async close(): Promise<void> {
+  /**
+   * Stop ticking, fail waiting requests, finish the Ready in progress, close
+   * links and storage. With handOff, a leader first hands leadership to its
+   * most caught-up connected voter (as etcd does on a graceful stop), so the
+   * others do not wait out an election timeout; bounded by two election timeouts.
+   */
+  async close(options: { handOff?: boolean } = {}): Promise<void> {
+    if (this.stopped) return;
+    if (options.handOff && this.core.status().role === 'leader') {
+      await this.transferLeader(undefined).catch(() => undefined);
+      // Let the Ready that carried TimeoutNow reach the wire.
+      await this.loop?.catch(() => undefined);
+    }
     if (this.stopped) return;
     this.halt(new ShoalError(ErrorCode.NotRunning, 'control plane is stopping'));
     await this.loop?.catch(() => undefined);
@@ -334,6 +348,15 @@ export class ControlShell implements ControlBackend {
 
   private async handleReady(rd: ControlReady): Promise<void> {
     this.stats.readyLoops++;
+    const t0 = performance.now();
+    try {
+      await this.handleReadyInner(rd);
+    } finally {
+      this.stats.readyMs += performance.now() - t0;
+    }
+  }
+
+  private async handleReadyInner(rd: ControlReady): Promise<void> {
     if (rd.bootCommitment !== undefined) {
       this.meta = { ...this.meta, bootCommitment: rd.bootCommitment };
       await writeControlMeta(this.options.dataDir, this.meta);
@@ -380,9 +403,11 @@ export class ControlShell implements ControlBackend {
     if (must) {
       if (this.storage === undefined) throw new ShoalError(ErrorCode.StorageIo, 'raft state to persist but no storage is open');
       const latest = this.latestHardState;
+      const t0 = performance.now();
       await this.storage.save({ hardState: latest, entries: rd.entries, ...(rd.snapshot === undefined ? {} : { snapshot: rd.snapshot }) });
       this.persistedHardState = latest;
       this.stats.fsyncs++;
+      this.stats.persistMs += performance.now() - t0;
     }
     if (this.stopped) return;
     for (const m of rd.messages) {

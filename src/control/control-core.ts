@@ -26,8 +26,9 @@ import { assert } from '../util/assert.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import { AutopilotDriver, controlAutopilotConfig } from './autopilot-driver.js';
-import { TAG_BOOT, TAG_CLUSTER, TAG_REVISION } from './autopilot/tags.js';
+import { TAG_CLUSTER } from './autopilot/tags.js';
 import { BootstrapDriver } from './bootstrap-driver.js';
+import { ControlTags } from './control-tags.js';
 import { controlRaftDefaults, validateControlConfig, type ControlConfig } from './control-config.js';
 import {
   newControlCounters,
@@ -62,7 +63,6 @@ export class ControlCore {
   private readonly incarnation: string;
   private node: RaftNode | undefined;
   private readonly state: AppliedState;
-  private clusterId: string | undefined;
   private readonly boot: BootstrapDriver;
   private readonly requests: RequestTracker;
   private readonly autopilot: AutopilotDriver;
@@ -83,10 +83,7 @@ export class ControlCore {
   private readonly events: ControlEvent[] = [];
   private startRaftOut: ControlReady['startRaft'];
   private compactedOut: ControlReady['compactedSnapshot'];
-  private advertisedTags: Record<string, string> = {};
-  private tagsSent = false;
-  private revTagValue: number | undefined;
-  private revTagAtMs = Number.NEGATIVE_INFINITY;
+  private readonly tags: ControlTags;
   private outstanding: ControlReady | undefined;
   readonly counters: ControlCounters = newControlCounters();
 
@@ -102,6 +99,8 @@ export class ControlCore {
     this.autopilot = new AutopilotDriver(autopilotConfig, this.config.autopilotIntervalMs, this.config.requestTimeoutMs);
     this.leases = new LeaseDriver(this.config.leaseCheckIntervalMs);
     this.boot = new BootstrapDriver(this.config.name, this.config.eligible, this.config.bootstrapExpect, init.bootCommitment);
+    this.tags = new ControlTags(this.config.revTagIntervalMs);
+    this.tags.bootTag = this.boot.bootTag;
     this.nowMs = nowMs;
     this.nextRaftTickMs = nowMs + this.config.tickMs;
     if (init.raft !== undefined) this.openRaft(init.raft, init.clusterId);
@@ -124,12 +123,12 @@ export class ControlCore {
     this.lastMembers = members;
     if (this.node === undefined) {
       this.decideBootstrap();
-    } else if (this.clusterId === undefined) {
+    } else if (this.tags.clusterId === undefined) {
       // Raft state without a persisted cluster id: take the one gossip shows.
       for (const m of members) {
         const id = m.tags[TAG_CLUSTER];
         if (m.name !== this.config.name && id !== undefined && id.length > 0) {
-          this.clusterId = id;
+          this.tags.clusterId = id;
           break;
         }
       }
@@ -138,6 +137,7 @@ export class ControlCore {
 
   private decideBootstrap(): void {
     const outcome = this.boot.decide(this.lastMembers);
+    this.tags.bootTag = this.boot.bootTag;
     // Having just committed (or released), decide again at the next tick: our own tag change brings no gossip event.
     this.redecideBootstrap = this.boot.unpersistedCommitment !== undefined;
     if (outcome.kind !== 'start') return;
@@ -215,19 +215,14 @@ export class ControlCore {
       this.startRaftOut !== undefined ||
       this.compactedOut !== undefined ||
       this.boot.unpersistedCommitment !== undefined ||
-      this.tagsChanged() ||
+      this.tags.changed() ||
       (this.node?.hasReady() ?? false)
     );
   }
 
   ready(): ControlReady {
     assert(this.outstanding === undefined, 'ControlCore.ready() called again before advance()');
-    const rd: ControlReady = { results: this.requests.takeResults(), events: this.events.splice(0), tags: undefined };
-    if (this.tagsChanged()) {
-      rd.tags = this.currentTags();
-      this.advertisedTags = rd.tags;
-      this.tagsSent = true;
-    }
+    const rd: ControlReady = { results: this.requests.takeResults(), events: this.events.splice(0), tags: this.tags.take() };
     if (this.startRaftOut !== undefined) rd.startRaft = this.startRaftOut;
     this.startRaftOut = undefined;
     if (this.boot.unpersistedCommitment !== undefined) rd.bootCommitment = this.boot.unpersistedCommitment;
@@ -339,11 +334,7 @@ export class ControlCore {
         node.transferLeadership(action.to);
       }
     }
-    const revision = this.state.store.revision;
-    if (revision !== this.revTagValue && this.nowMs - this.revTagAtMs >= this.config.revTagIntervalMs) {
-      this.revTagValue = revision;
-      this.revTagAtMs = this.nowMs;
-    }
+    this.tags.leaderRevision(this.state.store.revision, this.nowMs);
   }
 
   private proposeInternal(node: RaftNode, cmd: Command): void {
@@ -362,7 +353,7 @@ export class ControlCore {
     if (initial.snapshot !== undefined) this.state.restore(initial.snapshot);
     this.node = new RaftNode(this.raftConfig, initial, this.rng);
     this.refreshConf(this.node);
-    this.clusterId = clusterId;
+    this.tags.clusterId = clusterId;
     this.role = RaftRole.Follower;
   }
 
@@ -375,32 +366,17 @@ export class ControlCore {
       this.requests.onLeaderChanged();
       if (leader !== '') this.events.push({ type: 'leader-changed', leader, term: this.node!.status().term });
     }
+    if (wasLeader && role !== RaftRole.Leader) {
+      this.requests.forgetInternal();
+      this.tags.notLeader();
+    }
     if (role === RaftRole.Leader && !wasLeader) {
       this.leases.becameLeader();
       this.autopilot.onBecomeLeader(this.nowMs);
-      this.revTagValue = undefined;
-      this.revTagAtMs = Number.NEGATIVE_INFINITY;
     }
   }
 
   // ---- tags, status ------------------------------------------------------------
-
-  private currentTags(): Record<string, string> {
-    const tags: Record<string, string> = {};
-    if (this.clusterId !== undefined) tags[TAG_CLUSTER] = this.clusterId;
-    if (this.boot.bootTag !== undefined) tags[TAG_BOOT] = this.boot.bootTag;
-    if (this.role === RaftRole.Leader && this.revTagValue !== undefined) tags[TAG_REVISION] = String(this.revTagValue);
-    return tags;
-  }
-
-  private tagsChanged(): boolean {
-    if (!this.tagsSent) return true;
-    const next = this.currentTags();
-    const prev = this.advertisedTags;
-    const keys = Object.keys(next);
-    if (keys.length !== Object.keys(prev).length) return true;
-    return keys.some((k) => prev[k] !== next[k]);
-  }
 
   raftStatus(): RaftStatus | undefined {
     return this.node?.status();
@@ -417,7 +393,7 @@ export class ControlCore {
       voters: s?.voters ?? [],
       learners: s?.learners ?? [],
       role: s?.role ?? 'none',
-      clusterId: this.clusterId ?? '',
+      clusterId: this.tags.clusterId ?? '',
       bootstrapped: this.node !== undefined,
       bootstrapState: this.node !== undefined ? 'running' : this.boot.state,
       revision: this.state.store.revision,

@@ -33,6 +33,16 @@ export type ControlEvent =
   | { type: 'leader-changed'; leader: string; term: number }
   | { type: 'config-changed'; revision: number; changes: WatchEvent[] };
 
+/**
+ * What the shell does with a ready, in this order:
+ *  1. durably: bootCommitment, then startRaft (create storage with its conf and
+ *     cluster id), then raft (hardState, snapshot, entries, with fsync), then
+ *     compactedSnapshot (write it, then drop the log up to its index);
+ *  2. advertise tags (only after 1: a committed boot tag must be persisted first);
+ *  3. send raft.messages;
+ *  4. hand out results and events (they concern earlier readies: safe at any point);
+ *  5. advance(ready), then ask for the next ready while hasReady().
+ */
 export interface ControlReady {
   /** Persist (hardState, entries, snapshot) BEFORE sending raft.messages, then call advance(). */
   raft?: Ready;

@@ -157,6 +157,19 @@ export class RequestTracker {
     this.finish(req, { requestId: req.requestId, ok: false, error: new ShoalError(errorCode, `request ${req.requestId} refused: ${code}`) });
   }
 
+  /**
+   * This member stopped leading: forget its own commands (lease expiries decided
+   * on its clock must not be re-proposed to the next leader, whose clock rules now).
+   */
+  forgetInternal(): void {
+    for (const req of [...this.byTag.values()]) {
+      if (!req.internal) continue;
+      this.byTag.delete(req.tag);
+      this.internalCount--;
+      this.onInternalResult(undefined);
+    }
+  }
+
   /** A new leader (or none): whatever went to the old one may be lost. */
   onLeaderChanged(): void {
     for (const req of this.byTag.values()) req.retryDue = true;

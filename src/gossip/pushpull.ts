@@ -79,18 +79,21 @@ export class PushPull {
     });
   }
 
-  /** Follow-up syncs of an answered join (several seeds answering schedule them once). */
-  private scheduleJoinSync(joinedVia: string, nowMs: number, round = 0, sizeBefore = this.table.size): void {
-    if (this.joinSyncTimer !== undefined && round === 0) return;
+  /** A join was answered: start the follow-up syncs (several seeds answering start them once). */
+  private onJoinAnswered(seedName: string, nowMs: number): void {
+    if (this.joinSyncTimer === undefined) this.scheduleJoinSync(seedName, 0, this.table.size, nowMs);
+  }
+
+  /** Follow-up sync number `round`; after the first, only if the table grew since sizeBefore. */
+  private scheduleJoinSync(seedName: string, round: number, sizeBefore: number, nowMs: number): void {
     if (this.table.leaving || round >= JOIN_SYNCS_MAX) return;
     const delayMs = (JOIN_SYNC_FIRST_DELAY_PROBES << round) * this.ctx.config.probeIntervalMs;
     this.joinSyncTimer = this.ctx.timers.schedule(nowMs + delayMs, (firedMs) => {
       this.joinSyncTimer = undefined;
-      // The first sync always runs; later ones only while members are still arriving.
-      if (round > 0 && this.table.size <= sizeBefore) return;
-      const [peer] = this.table.randomMembers(1, (m) => m.state === MemberState.Alive && m.name !== joinedVia);
+      if (round > 0 && this.table.size <= sizeBefore) return; // no one joined lately: the storm is over
+      const [peer] = this.table.randomMembers(1, (m) => m.state === MemberState.Alive && m.name !== seedName);
       if (peer !== undefined) this.send(peer.addr, false);
-      this.scheduleJoinSync(joinedVia, firedMs, round + 1, this.table.size);
+      this.scheduleJoinSync(seedName, round + 1, this.table.size, firedMs);
     });
   }
 
@@ -150,7 +153,7 @@ export class PushPull {
       this.ctx.out.packet(msg.sourceAddr, [this.table.selfAlive()]);
     }
     this.ctx.stats.pushPullsCompleted++;
-    if (msg.join) this.scheduleJoinSync(msg.sourceName, nowMs);
+    if (msg.join) this.onJoinAnswered(msg.sourceName, nowMs);
     this.ctx.out.event({ type: 'push-pull-complete', peer: msg.sourceAddr, join: msg.join, nowMs });
   }
 

@@ -100,6 +100,8 @@ export class MemberTable {
     this.byName.set(c.name, this.self);
     this.names.add(c.name);
     this.liveCount = 1;
+    // As memberlist's setAlive: this node spreads its own Alive too once it knows
+    // members, not only the seed; in a join storm that halves the holes.
     this.broadcast(this.selfAlive());
   }
 

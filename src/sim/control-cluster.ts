@@ -202,6 +202,15 @@ export class ControlCluster {
     this.scheduler.after(100, poll);
   }
 
+  /** The process stops running (a GC pause, SIGSTOP): timers held, inboxes buffered (bounded) until resume. */
+  pause(name: string): void {
+    for (const addr of this.addrsOf([name])) this.network.pause(addr);
+  }
+
+  resume(name: string): void {
+    for (const addr of this.addrsOf([name])) this.network.resume(addr);
+  }
+
   /** Cut groups a and b from each other: gossip and Raft. */
   partition(a: readonly string[], b: readonly string[], opts: { oneWay?: boolean } = {}): void {
     this.network.partition(this.addrsOf(a), this.addrsOf(b), opts);

@@ -5,7 +5,9 @@
  * load while two members stream watches; the leader is killed with SIGKILL.
  * Afterwards: a new leader, no acknowledged write lost, every watcher saw
  * every committed change exactly once in revision order, the client history
- * is linearizable. Then a voter is killed for good and autopilot replaces it.
+ * is linearizable. Then voters are killed for good and autopilot replaces them.
+ * A second cluster checks bad input over HTTP, a write without quorum (503 in
+ * bounded time, not reported written) and voters restarting from their data.
  */
 import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
@@ -318,6 +320,20 @@ test.serial('bad input over HTTP; without quorum a write fails with 503 in bound
   t.is((read as { details?: Record<string, unknown> }).details?.status, 503, 'a linearizable read needs quorum');
   t.is((await cluster.client(survivor).get('b/1', { serializable: true }))?.value, '1', 'a serializable read is local');
   t.is(await cluster.client(survivor).get('k/lost', { serializable: true }), undefined, 'the failed write is not there');
+
+  // Restart the killed voters from their data dirs: quorum is back, nothing acknowledged was lost.
+  for (const v of status!.voters) if (v !== survivor) cluster.spawn(cluster.node(v));
+  t.true(
+    await waitUntil(async () => (await cluster.client(survivor).put({ key: 'k/back', value: 'y' }).catch(() => undefined)) !== undefined, 30_000, 300),
+    'writes commit again once the voters restart',
+  );
+  for (const v of status!.voters) {
+    t.true(
+      await waitUntil(async () => (await cluster.client(v).get('k/back', { serializable: true }).catch(() => undefined))?.value === 'y', 15_000),
+      `${v} caught up`,
+    );
+    for (let i = 1; i <= 6; i++) t.is((await cluster.client(v).get(`b/${i}`, { serializable: true }))?.value, String(i), `${v} kept b/${i}`);
+  }
 });
 
 export function logOf(t: ExecutionContext, cluster: LocalControlCluster): void {

@@ -17,6 +17,12 @@
  *     which is the hash of a set containing M (found by bounded search, see
  *     adopt.ts) commits to that set. This rescues sets whose other members
  *     committed while M's view grew and M moved on to a smaller-named set.
+ *  2c. Release: a committed M that sees a member of its set advertise a
+ *     commitment to a SMALLER hash (hex order) releases its set: that set can
+ *     never form (see canNeverForm). Afterwards M commits (2 or 2b) only to
+ *     sets whose hash is smaller than its released one, so the hashes a
+ *     member ever commits to strictly decrease. This breaks the deadlock of
+ *     two overlapping sets each holding a member committed to the other.
  *  3. A committed M bootstraps with voters C once it sees every member of C
  *     alive and advertising `c:hash(C)`. Every member of C does the same and
  *     they form ONE cluster: identical initial voter sets, identical cluster
@@ -24,17 +30,22 @@
  *  Visible shoal.cluster from anyone alive or suspect: join it, never bootstrap.
  *  Raft state on disk: never bootstrap again.
  *
- * Why two clusters cannot form (when candidate sets intersect). Suppose X
- * bootstrapped with C1 and Y with C2 != C1. X saw every member of C1 advertise
- * c:hash(C1); a gossiped tag value, however stale, is a value its owner really
- * advertised at some time. A member advertises c:H only after persisting a
- * commitment to H, and a commitment is never changed, so every member of C1
- * is committed to C1 forever; likewise every member of C2 to C2. A member of
- * C1 ∩ C2 would be committed to both: impossible (hashes equal only for equal
- * sets, up to a 2^-64 collision). Hence C1 ∩ C2 = ∅: two clusters need two
- * disjoint candidate sets, which fewer than 2 * bootstrapExpect eligible
- * members cannot supply (see the first residual risk). X itself bootstraps
- * only from a persisted commitment to C1, so the argument covers X too.
+ * Why two clusters cannot form (when candidate sets intersect). A gossiped
+ * tag value, however stale, is a value its owner really advertised at some
+ * time, and a member advertises c:H only after persisting a commitment to H.
+ * Lemma: a set that is ever released never forms. Take the FIRST release of
+ * set S, caused by y in S advertising c:H' with H' < hash(S). y's commitments
+ * strictly decrease, so y never commits to S after H'; before H' it would
+ * have had to release S, earlier than the first release. So y never
+ * advertises c:hash(S) and S, which needs all its members' commitments,
+ * never forms. Now suppose X bootstrapped C1 and Y bootstrapped C2 != C1
+ * (each from its own persisted commitment, having seen c:hash(Ci) from every
+ * member). A member of C1 ∩ C2 committed to both at some time, so it released
+ * one of them (a member holds one commitment at a time): by the lemma that
+ * set never formed, a contradiction. Hence C1 ∩ C2 = ∅: two clusters need
+ * two disjoint candidate sets, which fewer than 2 * bootstrapExpect eligible
+ * members cannot supply (see the first residual risk). Hashes are equal only
+ * for equal sets, up to a 2^-64 collision.
  *
  * Why the extra commit phase. Without it (bootstrap on seeing everyone
  * PROPOSE the same hash), a member B may advertise p:H1, D sees {B, C, D}
@@ -52,21 +63,19 @@
  *    deployments and each forms its own cluster (as with Consul's
  *    bootstrap_expect). Set bootstrapExpect to the number of initial servers.
  *  - Lost commitments. A member that forgets its commitment (state lost, not
- *    persisted) may commit again to another set; safety then rests on the
- *    others. The caller must persist `commitment` before advertising it.
- *  - Liveness. A committed member waits for its set forever (releasing a
- *    commitment safely would need more than a hash on gossip): if a member of
- *    a committed set dies for good, or commits to another set, before the set
- *    forms, its committed members never bootstrap and wait for a cluster id
- *    to join; if no other set forms, an operator must intervene. With views
- *    that only grow, two members do not commit to different sets through the
- *    candidate rule (each saw the other advertise its set first, and candidate
- *    sets only move towards smaller names as views grow), and adoption pulls
- *    members whose candidate moved on back into a set already committed to;
- *    the property tests exercise this. Members that vanish during bootstrap
- *    can still strand a set. Suspect members stay in the candidate set so
- *    transient suspicion does not change it; commit and bootstrap need every
- *    member of the set alive.
+ *    persisted) may commit again, breaking the decreasing order the lemma
+ *    needs. The caller must persist `commitment` before advertising it.
+ *  - Liveness is tested, not proved. The property tests (views that grow
+ *    to completion through partitions, stale and delayed gossip, slow
+ *    members) end with every member in the one cluster; removing adoption or
+ *    release makes them find stranded members. A member of a committed set
+ *    that dies for good before the set forms strands the set's other members
+ *    (they wait; they join any cluster that forms; with no other cluster an
+ *    operator must intervene). The hash-order rule can also leave a released
+ *    member unable to commit to the set everyone else proposes (its hash is
+ *    not smaller); the others then need another set to form without it.
+ *    Suspect members stay in the candidate set so transient suspicion does
+ *    not change it; commit and bootstrap need every member of the set alive.
  */
 import { MemberState, type Tags } from '../../gossip/messages.js';
 import { assert } from '../../util/assert.js';

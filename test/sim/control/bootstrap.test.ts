@@ -89,3 +89,26 @@ simTest('a restarted member does not bootstrap again; a late member joins the ex
   const conf = c.configuration()!;
   t.true(conf.learners.includes('late') || conf.voters.includes('late'), `late is a learner or voter: ${JSON.stringify(conf)}`);
 });
+
+simTest('a whole-cluster restart re-forms the same cluster from disk, with its data, and bootstraps nothing', [12, 13], (t, seed) => {
+  const members = names('m', 3);
+  const c = newCluster(seed, members);
+  c.startAll(members, { spreadMs: 500 });
+  t.true(c.runUntil(() => formed(c, members), 30_000, 50));
+  const id = c.clusterIds()[0];
+  let written = false;
+  c.request(c.leader()!, 'w', (core) => core.write('w', { type: 'put', req: { client: 'w', seq: 1 }, key: 'k', value: new TextEncoder().encode('v') }, c.nowMs), (r) => {
+    written = r.ok;
+  });
+  t.true(c.runUntil(() => written, 5000, 5));
+  for (const m of members) c.crash(m);
+  c.runFor(3000);
+  const startsBefore = c.starts.length;
+  c.startAll(members, { spreadMs: 500 });
+  t.true(c.runUntil(() => formed(c, members), 30_000, 50), 're-formed');
+  c.runFor(2000);
+  t.is(c.starts.length, startsBefore, 'no Raft start: every member loaded its storage');
+  t.deepEqual(c.clusterIds(), [id]);
+  for (const m of members) t.is(c.status(m)?.clusterId, id);
+  t.is(new TextDecoder().decode(c.core(c.leader()!)!.store.get('k')!.value), 'v', 'the acknowledged write survived');
+});

@@ -43,7 +43,7 @@ simTest('puts, linearizable gets and txn-CAS under leader kills are linearizable
   t.is(report.result, CheckResult.Ok);
 });
 
-simTest('a history under partitions, crashes with unsynced writes lost, and restarts is linearizable', [5, 6, 7], (t, seed) => {
+simTest('a history under partitions, pauses, crashes with unsynced writes lost, and restarts is linearizable', [5, 6, 7], (t, seed) => {
   const rng = new SeededRng(seed ^ 0xfa17);
   const members = names('m', 5);
   const c = newCluster(seed, members, {
@@ -59,7 +59,13 @@ simTest('a history under partitions, crashes with unsynced writes lost, and rest
   for (let round = 0; round < 6; round++) {
     const live = members.filter((m) => c.isLive(m));
     const victim = rng.int(2) === 0 ? (c.leader() ?? live[0]) : live[rng.int(live.length)];
-    if (rng.int(2) === 0) {
+    const kind = rng.int(3);
+    if (kind === 2) {
+      faults.push(`${c.nowMs.toFixed(0)}: pause ${victim}`);
+      c.pause(victim);
+      c.runFor(1000 + rng.int(2000));
+      c.resume(victim);
+    } else if (kind === 1) {
       faults.push(`${c.nowMs.toFixed(0)}: partition ${victim}`);
       c.partition([victim], members.filter((m) => m !== victim));
       c.runFor(1000 + rng.int(1500));

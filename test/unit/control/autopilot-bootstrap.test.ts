@@ -117,6 +117,27 @@ test('adoption: a member whose candidate moved on joins a set the others committ
   t.is(findAdoptableSet({ self: 'q', setSize: 3, hash: candidateHash(bcd), committed: ['b'], pool: ['a', 'c', 'd'] }), undefined);
 });
 
+test('release: a commitment is dropped when a member of its set commits to a smaller hash, never to a larger one', (t) => {
+  const abc = ['a', 'b', 'c'];
+  const bcd = ['b', 'c', 'd'];
+  const [small, big] = candidateHash(abc) < candidateHash(bcd) ? [abc, bcd] : [bcd, abc];
+  // self 'b' committed to `big`; 'c' (in both sets) committed to `small`: `big` can never form.
+  const released = decide('b', [proposing('c', small, true)], { commitment: { candidate: big, released: false } });
+  t.like(released, { action: 'wait' });
+  t.deepEqual((released as { commitment: unknown }).commitment, { candidate: big, released: true });
+  // With the rest of `small` in view, 'b' releases `big` and adopts `small` in the same decision.
+  const adopted = decide('b', [alive('a'), proposing('c', small, true), alive('d')], { commitment: { candidate: big, released: false } });
+  t.like(adopted, { action: 'propose', committed: true, candidate: small, commitment: { candidate: small, released: false } });
+  // The other way round the commitment holds: `small` may still form.
+  const held = decide('b', [alive('a'), proposing('c', big, true), alive('d')], { commitment: { candidate: small, released: false } });
+  t.like(held, { action: 'propose', committed: true, candidate: small });
+  // Released from `small`, a member may not commit to `big`, even when everyone proposes it.
+  const everyoneBig = big.filter((n) => n !== 'b').map((n) => proposing(n, big));
+  const refused = decide('b', everyoneBig, { commitment: { candidate: small, released: true } });
+  t.like(refused, { action: 'propose', candidate: big, committed: false });
+  t.regex((refused as { reason: string }).reason, /may only commit to smaller hashes/);
+});
+
 test('boot tags round-trip and malformed tags read as nothing', (t) => {
   t.deepEqual(parseBootTag(formatBootTag({ candidateHash: 'ab12', committed: true })), { candidateHash: 'ab12', committed: true });
   t.deepEqual(parseBootTag('p:ff'), { candidateHash: 'ff', committed: false });
@@ -330,7 +351,7 @@ function checkOneCluster(s: Scenario): void {
 for (const expect of [3, 5]) {
   test(`property: partial and stale views bootstrap at most one cluster, and everyone ends up in it (expect ${expect})`, (t) => {
     // Fewer than 2 * expect eligible members: any two candidate sets intersect (see bootstrap.ts).
-    fc.assert(fc.property(scenarioArb(expect, 2 * expect - 1), (s) => checkOneCluster(s)), { numRuns: expect === 3 ? 12000 : 3000 });
+    fc.assert(fc.property(scenarioArb(expect, 2 * expect - 1), (s) => checkOneCluster(s)), { numRuns: expect === 3 ? 2000 : 500 });
     t.pass();
   });
 }
