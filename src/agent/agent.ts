@@ -89,6 +89,8 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
   private membershipScheduled = false;
   private membershipTimer: NodeJS.Timeout | undefined;
   private tempDataDir: string | undefined;
+  /** Control tag updates refused (user tags plus control tags over tagsMaxBytes). */
+  controlTagErrors = 0;
   private readonly transport: UdpTcpTransport;
   private readonly shell: GossipShell;
   private http: HttpApiServer | undefined;
@@ -288,12 +290,20 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       },
       onTags: (tags) => {
         this.controlTags = tags;
-        if (this.phase === 'running' || this.phase === 'leaving') this.applyTags();
+        if (this.phase !== 'running' && this.phase !== 'leaving') return;
+        try {
+          this.applyTags();
+        } catch {
+          // User tags plus control tags over the size limit: keep the old tags, count it.
+          this.controlTagErrors++;
+        }
       },
       onFatal: (e) => this.emit('control-failed', e instanceof Error ? e : new Error(String(e))),
     });
     this.follower = new ConfigFollower(this.name, (revision, changes) => this.emit('config-changed', { revision, changes }));
-    this.controlApi = new RoutingControlApi(this.control, this.name, this.follower);
+    this.controlApi = new RoutingControlApi(this.control, this.name, this.follower, (member) =>
+      this.shell.core.members().find((m) => m.name === member)?.tags[TAG_HTTP_ADDR],
+    );
   }
 
   /** Advertise the Raft and HTTP addresses, then start the control plane's clock. */

@@ -4,6 +4,7 @@
  * config-follower.ts). Decided per call, from the core's current Raft
  * configuration.
  */
+import { ConfigClient } from '../api/config-client.js';
 import type { ControlApi } from '../api/config-types.js';
 import type { ConfigFollower } from './config-follower.js';
 import { ForwardingControlApi } from './config-follower.js';
@@ -18,6 +19,8 @@ export class RoutingControlApi implements ControlApi {
     private readonly shell: ControlShell,
     private readonly name: string,
     follower: ConfigFollower,
+    /** A member's HTTP API address from its shoal.http tag. */
+    private readonly httpOf: (member: string) => string | undefined,
   ) {
     this.local = new ControlApiAdapter(shell);
     this.forward = new ForwardingControlApi(follower, () => shell.status());
@@ -43,7 +46,13 @@ export class RoutingControlApi implements ControlApi {
   leaseGrant: ControlApi['leaseGrant'] = (r, o) => this.pick().leaseGrant(r, o);
   leaseKeepAlive: ControlApi['leaseKeepAlive'] = (id, o) => this.pick().leaseKeepAlive(id, o);
   leaseRevoke: ControlApi['leaseRevoke'] = (id, o) => this.pick().leaseRevoke(id, o);
-  transferLeader: ControlApi['transferLeader'] = (to, o) => this.pick().transferLeader(to, o);
+  /** Only the leader hands leadership over: a Raft member that is not the leader asks the leader's HTTP API. */
+  transferLeader: ControlApi['transferLeader'] = (to, o) => {
+    const s = this.shell.core.status();
+    const leaderHttp = s.leader === '' || s.leader === this.name ? undefined : this.httpOf(s.leader);
+    if (!this.isRaftMember() || leaderHttp === undefined) return this.pick().transferLeader(to, o);
+    return new ConfigClient(leaderHttp).transferLeader(to, o);
+  };
   removePeer: ControlApi['removePeer'] = (n, o) => this.pick().removePeer(n, o);
   compact: ControlApi['compact'] = (rev, o) => this.pick().compact(rev, o);
 }

@@ -154,7 +154,8 @@ export class ControlCore {
     this.now(nowMs);
     if (this.node === undefined && this.redecideBootstrap) this.decideBootstrap();
     const node = this.node;
-    if (node !== undefined && this.nowMs >= this.nextRaftTickMs) {
+    // Half a tick of slack: a shell timer firing a little early must not skip a Raft tick.
+    if (node !== undefined && this.nowMs + this.config.tickMs / 2 >= this.nextRaftTickMs) {
       node.tick();
       this.nextRaftTickMs += this.config.tickMs;
       // A late timer (a paused process) skips the missed ticks rather than bursting them.
@@ -244,9 +245,12 @@ export class ControlCore {
     const node = this.node!;
     if (rd.softState !== undefined) this.onSoftState(rd.softState.role, rd.softState.leader);
     if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.state.appliedIndex) {
+      const before = this.state.store.revision;
       this.state.restore(rd.snapshot);
       this.counters.snapshotsRestored++;
       this.confDirty = true;
+      // The store jumped: tell followers of config-changed to re-read (changes are not itemized).
+      if (this.state.store.revision !== before) this.events.push({ type: 'config-changed', revision: this.state.store.revision, changes: [] });
     }
     for (const e of rd.committedEntries) this.state.apply(e, this.applyCallbacks);
     for (const d of rd.droppedProposals) this.onDropped(d.context, d.code);

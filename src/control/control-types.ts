@@ -31,6 +31,7 @@ export type ControlResult =
 
 export type ControlEvent =
   | { type: 'leader-changed'; leader: string; term: number }
+  /** One applied revision and its changes; `changes` empty: the store jumped to `revision` by a snapshot from the leader (re-read). */
   | { type: 'config-changed'; revision: number; changes: WatchEvent[] };
 
 /**

@@ -7,6 +7,7 @@
  */
 import test from 'ava';
 import { Agent } from '../../src/agent/agent.js';
+import { ConfigClient } from '../../src/api/config-client.js';
 import type { WatchEventView } from '../../src/api/config-types.js';
 import { ErrorCode, isShoalError } from '../../src/util/errors.js';
 import { waitUntil } from './wait.js';
@@ -88,6 +89,13 @@ test('six agents: events, agent.config on voters, learners and a follower, lease
   t.true(await waitUntil(async () => (await follower.config.get('svc/short')) === undefined, 8000), 'the key dies with its lease');
   const gone = await t.throwsAsync(agents[2]!.config.lease.keepAlive(short.id));
   t.true(isShoalError(gone, ErrorCode.NotFound));
+
+  // transfer-leader asked of any member reaches the leader.
+  const before = agents[0]!.raftStatus()!;
+  const target = before.voters.find((v) => v !== before.leader)!;
+  const asker = agents.find((a) => a.name !== before.leader && a.name !== target && before.voters.includes(a.name))!;
+  t.deepEqual(await new ConfigClient(asker.httpAddress!).transferLeader(target), { leader: target });
+  t.true(await waitUntil(() => agents.slice(0, 5).every((a) => a.raftStatus()!.leader === target), 5000), `leadership moved to ${target}`);
 
   // A graceful stop of the leader hands leadership over at once.
   const leaderAgent = agents.find((a) => a.name === agents[0]!.raftStatus()!.leader)!;

@@ -104,6 +104,7 @@ simTest('a watch on a member that installs a snapshot resumes on the new store w
   c.runFor(5000);
   t.true(c.core(watched)!.status().counters.snapshotsRestored >= 1, 'the watched member installed a snapshot');
   t.true(watch.closes >= 1, 'the watch was closed by the store swap and reopened');
+  t.true((c.configEvents.get(watched) ?? []).some((e) => e.changes.length === 0), 'config-changed announced the jump');
   const finalRevision = c.core(watched)!.store.revision;
   const expected = Array.from({ length: finalRevision - startRevision }, (_, i) => startRevision + 1 + i);
   t.deepEqual(watch.revisions, expected, 'no gap and no duplicate');

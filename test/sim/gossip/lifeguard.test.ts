@@ -10,7 +10,9 @@ const simTest = makeSimTest<ExecutionContext>(test);
  * the whole probe interval) must not get healthy members declared dead. The
  * slow member's probes and answers are late, so it is suspected again and
  * again and refutes; each refutation raises its own awareness (local health),
- * which stretches its probe interval and timeout.
+ * which stretches its probe interval and timeout. (The slow member itself may
+ * now and then be declared dead by one member that missed its refutation; it
+ * must be back alive everywhere once it is fast again.)
  */
 simTest('a paused member and a slow member do not get healthy members declared dead', [31, 32], (t, seed) => {
   const n = 32;
@@ -39,13 +41,19 @@ simTest('a paused member and a slow member do not get healthy members declared d
     maxSlowHealth = Math.max(maxSlowHealth, c.healthOf(slow));
     for (const h of healthy) maxHealthyHealth = Math.max(maxHealthyHealth, c.healthOf(h));
   }
-  t.deepEqual(failed.map((e) => `${e.atMs}: ${e.observer} -> ${e.subject}`), [], `nobody declared dead (${summary(c)})`);
+  const healthySet = new Set(healthy);
+  t.deepEqual(
+    failed.filter((e) => healthySet.has(e.subject)).map((e) => `${e.atMs}: ${e.observer} -> ${e.subject}`),
+    [],
+    `no healthy member declared dead (${summary(c)})`,
+  );
   t.true(maxSlowHealth >= 1, `awareness of the slow member rose (max ${maxSlowHealth})`);
   t.true(maxHealthyHealth < maxSlowHealth, `awareness is local: healthy members peaked at ${maxHealthyHealth}`);
   t.true((suspectedByNode.get(slow) ?? 0) > 0, 'the slow member was suspected (and refuted, since it never died)');
   c.setSlow(slow, 0);
   t.true(c.runUntil(() => c.converged(), 30_000, { checkEveryMs: 100 }), `converged after: ${summary(c)}`);
+  const troubled = failed.filter((e) => !healthySet.has(e.subject));
   t.log(
-    `slow awareness max ${maxSlowHealth}, healthy max ${maxHealthyHealth}; suspicions of slow ${suspectedByNode.get(slow) ?? 0}, paused ${suspectedByNode.get(paused) ?? 0}`,
+    `declared dead though running: ${troubled.length} time(s) (${troubled.map((e) => `${e.observer}->${e.subject}`).join(', ')}); slow awareness max ${maxSlowHealth}, healthy max ${maxHealthyHealth}; suspicions of slow ${suspectedByNode.get(slow) ?? 0}, paused ${suspectedByNode.get(paused) ?? 0}`,
   );
 });
