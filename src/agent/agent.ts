@@ -20,7 +20,6 @@ import type { WatchEventView } from '../api/config-types.js';
 import { ConfigFollower } from './config-follower.js';
 import { RoutingControlApi } from './control-routing.js';
 import { AgentConfigApi } from './control-facade.js';
-import { cliControlDefaults, resolveControlOptions } from './control-options.js';
 import { ControlShell } from './control-shell.js';
 import { eventView } from '../api/config-views.js';
 import { TAG_HTTP_ADDR, TAG_RAFT_ADDR, TAG_VOTER } from '../control/autopilot/tags.js';
@@ -263,8 +262,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
 
   /** Open the control shell (binds the Raft port); ticking starts in announceControl(). */
   private async startControl(config: AgentConfig): Promise<void> {
-    const fromCli = config.control === undefined ? cliControlDefaults() : undefined;
-    const opts = this.settings.control ?? (fromCli === undefined ? undefined : resolveControlOptions(fromCli, this.settings.bind));
+    const opts = this.settings.control;
     if (opts === undefined) return;
     let dataDir = this.settings.dataDir;
     if (dataDir === undefined) {
@@ -311,8 +309,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     const control = this.control!;
     this.fixedControlTags = { [TAG_RAFT_ADDR]: control.raftAddress };
     if (this.http !== undefined) this.fixedControlTags[TAG_HTTP_ADDR] = this.http.address;
-    const resolved = this.settings.control ?? resolveControlOptions(cliControlDefaults() ?? {}, this.settings.bind);
-    if (!resolved.voter) this.fixedControlTags[TAG_VOTER] = 'false';
+    if (this.settings.control?.voter === false) this.fixedControlTags[TAG_VOTER] = 'false';
     this.applyTags();
     control.start();
     this.membershipTimer = setInterval(() => this.scheduleMembership(), 1000);

@@ -81,16 +81,4 @@ export function resolveControlOptions(o: ControlAgentOptions, gossipBind: HostPo
   };
 }
 
-let cliDefaults: ControlAgentOptions | undefined;
 
-/**
- * `shoal agent` runs the control plane with these options (set by the CLI
- * entry from its control flags). Library users pass AgentConfig.control.
- */
-export function setCliControlDefaults(o: ControlAgentOptions | undefined): void {
-  cliDefaults = o;
-}
-
-export function cliControlDefaults(): ControlAgentOptions | undefined {
-  return cliDefaults;
-}

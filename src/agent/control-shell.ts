@@ -34,6 +34,7 @@ import type { KeyValue, StoreResponse } from '../control/store/types.js';
 import type { MemberInfo } from '../gossip/events.js';
 import { MemberState } from '../gossip/messages.js';
 import type { HardState, Message, Ready } from '../raft/types.js';
+import { splitReadyMessages } from '../raft/ready-order.js';
 import { RaftStorage } from '../storage/raft-storage.js';
 import { PeerLinks } from '../transport/peer-links.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../util/address.js';
@@ -394,14 +395,19 @@ export class ControlShell implements ControlBackend {
     await writeControlMeta(this.options.dataDir, this.meta);
   }
 
-  /** Entries, snapshots and term/vote changes are fsynced before anything is sent (commit-only changes ride along later). */
+  /** Entries, snapshots and term/vote changes are fsynced before anything but the leader's appends is sent (commit-only changes ride along later). */
   private async persistAndSend(rd: Ready): Promise<void> {
     if (rd.hardState !== undefined) this.latestHardState = rd.hardState;
     const hs = rd.hardState;
     const p = this.persistedHardState;
     const must = rd.entries.length > 0 || rd.snapshot !== undefined || (hs !== undefined && (p === undefined || hs.term !== p.term || hs.vote !== p.vote));
+    let late = rd.messages;
     if (must) {
       if (this.storage === undefined) throw new ShoalError(ErrorCode.StorageIo, 'raft state to persist but no storage is open');
+      // The leader's appends and heartbeats leave before its own fsync (ready-order.ts).
+      const split = splitReadyMessages(rd, this.persistedHardState);
+      for (const m of split.early) this.sendRaft(m);
+      late = split.late;
       const latest = this.latestHardState;
       const t0 = performance.now();
       await this.storage.save({ hardState: latest, entries: rd.entries, ...(rd.snapshot === undefined ? {} : { snapshot: rd.snapshot }) });
@@ -410,10 +416,12 @@ export class ControlShell implements ControlBackend {
       this.stats.persistMs += performance.now() - t0;
     }
     if (this.stopped) return;
-    for (const m of rd.messages) {
-      if (this.links.send(m.to, encodeRaftMessage(m))) this.stats.messagesSent++;
-      else this.stats.messagesRefused++;
-    }
+    for (const m of late) this.sendRaft(m);
+  }
+
+  private sendRaft(m: Message): void {
+    if (this.links.send(m.to, encodeRaftMessage(m))) this.stats.messagesSent++;
+    else this.stats.messagesRefused++;
   }
 }
 

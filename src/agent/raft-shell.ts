@@ -22,6 +22,7 @@ import { KvMachine, encodeKvCommand, type KvCommand, type KvRequestId, type KvRe
 import { validateRaftConfig } from '../raft/config.js';
 import { RaftNode } from '../raft/node.js';
 import { EntryType, type HardState, type Message, type NodeId, type Ready } from '../raft/types.js';
+import { splitReadyMessages } from '../raft/ready-order.js';
 import { RaftStorage, type RaftStorageMetrics } from '../storage/raft-storage.js';
 import type { PeerLinkStats } from '../transport/peer-link-config.js';
 import { PeerLinks } from '../transport/peer-links.js';
@@ -352,7 +353,12 @@ export class RaftShell {
   private async handleReady(rd: Ready): Promise<void> {
     const t0 = performance.now();
     if (rd.hardState !== undefined) this.latestHardState = rd.hardState;
+    let late = rd.messages;
     if (this.mustPersist(rd)) {
+      // The leader's appends and heartbeats leave before its own fsync (ready-order.ts).
+      const split = splitReadyMessages(rd, this.persistedHardState);
+      for (const m of split.early) this.links.send(m.to, encodeRaftMessage(m));
+      late = split.late;
       const hs = this.latestHardState;
       await this.storage.save({ hardState: hs, entries: rd.entries, snapshot: rd.snapshot });
       this.persistedHardState = hs;
@@ -360,7 +366,7 @@ export class RaftShell {
     }
     if (this.stopped) return; // closed while persisting: send and apply nothing more
     const t1 = performance.now();
-    for (const m of rd.messages) this.links.send(m.to, encodeRaftMessage(m));
+    for (const m of late) this.links.send(m.to, encodeRaftMessage(m));
     const t2 = performance.now();
     if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.applied) {
       this.kv.restore(rd.snapshot.data);

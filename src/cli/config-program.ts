@@ -1,11 +1,10 @@
 /**
  * The control plane's CLI commands (raft, config, lease) and the control
- * flags of `shoal agent` (--raft, --bootstrap-expect, --dead-voter-grace-ms,
- * --learner-stable-ms, --voter). main.ts dispatches these; the gossip commands live in program.ts.
+ * flags of `shoal agent` (--raft, --bootstrap-expect, --voter,
+ * --dead-voter-grace-ms, --learner-stable-ms); program.ts adds them.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { AgentDefaults } from '../agent/config.js';
-import { isShoalError } from '../util/errors.js';
 import { parseBindArg, parseCountArg, parsePeerArg } from './args.js';
 import {
   runConfigDel,
@@ -20,11 +19,10 @@ import {
   runRaftStatus,
   runRaftTransferLeader,
 } from './config-commands.js';
-import { ExitCode, UsageError, type CliIo } from './io.js';
-import type { ControlAgentOptions } from '../agent/control-options.js';
+import type { CliIo } from './io.js';
+import { controlAgentDefaults, type ControlAgentOptions } from '../agent/control-options.js';
 
 const DEFAULT_HTTP = `127.0.0.1:${AgentDefaults.httpPort}`;
-export const CONTROL_COMMANDS = ['raft', 'config', 'lease'] as const;
 
 const uintArg = (name: string) => (v: string): number => {
   const n = Number(v);
@@ -32,14 +30,8 @@ const uintArg = (name: string) => (v: string): number => {
   return n;
 };
 
-function buildControlProgram(io: CliIo, setResult: (p: Promise<number>) => void): Command {
-  const program = new Command('shoal')
-    .exitOverride()
-    .configureOutput({
-      writeOut: (s) => io.out(s.trimEnd()),
-      writeErr: (s) => io.err(s.trimEnd()),
-      outputError: (s, write) => write(`shoal: ${s.trim()}`),
-    });
+/** Adds `raft`, `config` and `lease` to the CLI program. */
+export function addControlCommands(program: Command, io: CliIo, setResult: (p: Promise<number>) => void): void {
   const http = (): Option => new Option('--http <HOST:PORT>', 'HTTP API of the agent').default(DEFAULT_HTTP).argParser(parsePeerArg);
 
   const raft = program.command('raft').description('the control plane Raft group');
@@ -74,65 +66,32 @@ function buildControlProgram(io: CliIo, setResult: (p: Promise<number>) => void)
     .action((id: number, opts) => setResult(runLeaseKeepAlive(id, opts, io)));
   lease.command('revoke').description('revoke a lease and delete its keys').argument('<ID>', 'lease id', uintArg('id')).addOption(http())
     .action((id: number, opts) => setResult(runLeaseRevoke(id, opts, io)));
-  return program;
 }
 
-/** Runs `shoal raft|config|lease ...`; resolves with the exit code. */
-export async function runControlCli(argv: string[], io: CliIo): Promise<number> {
-  let result: Promise<number> = Promise.resolve(ExitCode.Ok);
-  const program = buildControlProgram(io, (p) => {
-    result = p;
-  });
-  try {
-    await program.parseAsync(argv);
-    return await result;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
-    if (e instanceof UsageError) {
-      io.err(`shoal: error: ${e.message}`);
-      return ExitCode.Usage;
-    }
-    const message = isShoalError(e) ? `${e.message} (${e.code})` : e instanceof Error ? e.message : String(e);
-    io.err(`shoal: error: ${message}`);
-    return ExitCode.Failure;
-  }
+/** The control plane flags of `shoal agent`, as commander options (parsed into ControlAgentOptions by controlOptionsFrom). */
+export function addControlAgentOptions(agent: Command): Command {
+  return agent
+    .option('--raft <HOST:PORT>', 'Raft peer address, TCP (default: bind host, gossip port + 2)', parseBindArg)
+    .option('--bootstrap-expect <N>', 'form the cluster once N eligible members see each other', parseCountArg(1, 9), controlAgentDefaults.bootstrapExpect)
+    .addOption(new Option('--voter <true|false>', 'may this member be a Raft voter').choices(['true', 'false']).default('true'))
+    .option('--dead-voter-grace-ms <MS>', 'autopilot: replace a voter gossip reports dead for this long', parseCountArg(0, 86_400_000))
+    .option('--learner-stable-ms <MS>', 'autopilot: a learner must be healthy this long before promotion', parseCountArg(0, 86_400_000));
 }
 
-/** Control flags of `shoal agent`, with their parsers. */
-const agentFlags: Record<string, (v: string) => Partial<ControlAgentOptions>> = {
-  '--raft': (v) => ({ raft: parseBindArg(v) }),
-  '--bootstrap-expect': (v) => ({ bootstrapExpect: parseCountArg(1, 9)(v) }),
-  '--dead-voter-grace-ms': (v) => ({ deadVoterGraceMs: parseCountArg(0, 86_400_000)(v) }),
-  '--learner-stable-ms': (v) => ({ learnerStableMs: parseCountArg(0, 86_400_000)(v) }),
-  '--voter': (v) => {
-    if (v !== 'true' && v !== 'false') throw new InvalidArgumentError(`--voter must be true or false`);
-    return { voter: v === 'true' };
-  },
-};
+export interface ControlAgentFlags {
+  raft?: string;
+  bootstrapExpect: number;
+  voter: 'true' | 'false';
+  deadVoterGraceMs?: number;
+  learnerStableMs?: number;
+}
 
-/**
- * Takes the control flags out of `shoal agent`'s argv (both `--flag V` and
- * `--flag=V`); the rest goes to the agent command. Throws UsageError.
- */
-export function extractControlAgentFlags(argv: string[]): { argv: string[]; control: Partial<ControlAgentOptions> } {
-  const rest: string[] = [];
-  let control: Partial<ControlAgentOptions> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const parse = agentFlags[name];
-    if (parse === undefined) {
-      rest.push(arg);
-      continue;
-    }
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new UsageError(`option '${name} <VALUE>' argument missing`);
-    try {
-      control = { ...control, ...parse(value) };
-    } catch (e) {
-      throw new UsageError(`option '${name}': ${(e as Error).message}`);
-    }
-  }
-  return { argv: rest, control };
+export function controlOptionsFrom(flags: ControlAgentFlags): ControlAgentOptions {
+  return {
+    ...(flags.raft === undefined ? {} : { raft: flags.raft }),
+    bootstrapExpect: flags.bootstrapExpect,
+    voter: flags.voter === 'true',
+    ...(flags.deadVoterGraceMs === undefined ? {} : { deadVoterGraceMs: flags.deadVoterGraceMs }),
+    ...(flags.learnerStableMs === undefined ? {} : { learnerStableMs: flags.learnerStableMs }),
+  };
 }

@@ -5,6 +5,7 @@ import { AgentDefaults, PRESET_NAMES } from '../agent/config.js';
 import { collectPeerArg, parseBindArg, parseCountArg, parsePeerArg, parsePortArg, parsePresetArg, parseTagsArg } from './args.js';
 import { ExitCode, UsageError, processIo, type CliIo } from './io.js';
 import { runAgentCommand } from './commands/agent.js';
+import { addControlAgentOptions, addControlCommands, controlOptionsFrom } from './config-program.js';
 import { runDemoCommand } from './commands/demo.js';
 import { runJoinCommand, runLeaveCommand, runMembersCommand } from './commands/members.js';
 
@@ -12,7 +13,7 @@ const DEFAULT_HTTP = `127.0.0.1:${AgentDefaults.httpPort}`;
 
 function buildProgram(io: CliIo, setResult: (p: Promise<number>) => void): Command {
   const program = new Command('shoal')
-    .description('shoal: a cluster agent (SWIM + Lifeguard membership over UDP/TCP)')
+    .description('shoal: a cluster agent (SWIM + Lifeguard membership, Raft config store)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.out(s.trimEnd()),
@@ -23,7 +24,7 @@ function buildProgram(io: CliIo, setResult: (p: Promise<number>) => void): Comma
 
   const httpOption = (): Option => new Option('--http <HOST:PORT>', 'HTTP API of the agent').default(DEFAULT_HTTP).argParser(parsePeerArg);
 
-  program
+  const agentCommand = program
     .command('agent')
     .description('run an agent: gossip on --bind (UDP and TCP), HTTP API on --http')
     .option('--name <NAME>', 'unique node name (default: the host name)', os.hostname())
@@ -35,8 +36,9 @@ function buildProgram(io: CliIo, setResult: (p: Promise<number>) => void): Comma
     .option('--tags <k=v,...>', 'node tags (metadata)', parseTagsArg)
     .addOption(
       new Option('--preset <NAME>', `gossip timing preset (${PRESET_NAMES.join('|')})`).default(AgentDefaults.preset).argParser(parsePresetArg),
-    )
-    .action((opts) => setResult(runAgentCommand(opts, io)));
+    );
+  addControlAgentOptions(agentCommand).action((opts) => setResult(runAgentCommand({ ...opts, control: controlOptionsFrom(opts) }, io)));
+  addControlCommands(program, io, setResult);
 
   program
     .command('members')

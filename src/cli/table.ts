@@ -1,6 +1,9 @@
 import type { MemberView } from '../api/types.js';
 
-/** Members as an aligned text table: NAME ADDR STATE INCARNATION TAGS, sorted by name. */
+/** Tags shoal sets for itself (cluster id, Raft address, ...): shown by --json, left out of the table. */
+const INTERNAL_TAG_PREFIX = 'shoal.';
+
+/** Members as an aligned text table: NAME ADDR STATE INCARNATION TAGS (the user's tags), sorted by name. */
 export function formatMembersTable(members: MemberView[]): string {
   const header = ['NAME', 'ADDR', 'STATE', 'INCARNATION', 'TAGS'];
   const rows = [...members]
@@ -11,6 +14,7 @@ export function formatMembersTable(members: MemberView[]): string {
       m.state,
       String(m.incarnation),
       Object.entries(m.tags)
+        .filter(([k]) => !k.startsWith(INTERNAL_TAG_PREFIX))
         .map(([k, v]) => `${k}=${v}`)
         .join(','),
     ]);

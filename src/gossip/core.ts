@@ -7,13 +7,14 @@ import type { GossipConfig } from './config.js';
 import type { GossipContext } from './context.js';
 import { DropReason, emptyStats, type GossipReady, type GossipStats, type MemberInfo } from './events.js';
 import { GossipLoop } from './gossip.js';
-import { MessageType, type GossipMessage, type Tags, type Via } from './messages.js';
+import { MemberState, MessageType, type GossipMessage, type PushNodeState, type Tags, type Via } from './messages.js';
 import { Outbox } from './outbox.js';
 import { Prober } from './probe.js';
-import { PushPull } from './pushpull.js';
+import { PUSH_STATES_MAX, PushPull } from './pushpull.js';
 import { BroadcastQueue } from './queue.js';
 import { tagsSizeBytes } from './size.js';
-import { MemberTable, memberInfo } from './state.js';
+import { SELF_SLOT } from './members.js';
+import { MemberTable } from './state.js';
 import { TimerHeap } from './timers.js';
 import { UserEvents } from './userevents.js';
 import { checkMessage } from './validate.js';
@@ -45,7 +46,6 @@ export class GossipCore {
     this.ctx = { config, rng, stats: this.stats, timers, queue, awareness, out };
     this.table = table = new MemberTable(this.ctx, nowMs);
     this.prober = new Prober(this.ctx, this.table);
-    this.table.onAdded = (name) => this.prober.add(name);
     this.userEvents = new UserEvents(this.ctx);
     this.pushPull = new PushPull(this.ctx, this.table, this.userEvents);
     this.gossipLoop = new GossipLoop(this.ctx, this.table);
@@ -63,6 +63,27 @@ export class GossipCore {
       if (seed === this.ctx.config.advertiseAddr) continue;
       this.pushPull.send(seed, true);
     }
+  }
+
+  /**
+   * Loads a member table at once, for simulation and restore tooling: `states`
+   * is taken to be a snapshot that every listed member already holds (a
+   * converged cluster), so the entries are merged as a push-pull would merge
+   * them (events included) but nothing is queued for broadcast, and this
+   * node's own pending Alive is dropped when the snapshot lists it alive at
+   * its current incarnation. Entries are kept by reference: do not mutate them.
+   * Throws ERR_INVALID_ARGUMENT past PUSH_STATES_MAX entries.
+   */
+  seedMembers(states: readonly PushNodeState[], nowMs: number): void {
+    this.advance(nowMs);
+    if (states.length > PUSH_STATES_MAX) {
+      throw new ShoalError(ErrorCode.InvalidArgument, `${states.length} member states, over ${PUSH_STATES_MAX}`);
+    }
+    if (this.table.leaving) throw new ShoalError(ErrorCode.NotRunning, 'this node has left the cluster');
+    this.table.quietly(() => this.pushPull.merge(states, nowMs));
+    const me = this.ctx.config.name;
+    const known = states.some((s) => s.name === me && s.state === MemberState.Alive && s.incarnation === this.table.selfIncarnation);
+    if (known) this.ctx.queue.remove(MemberTable.broadcastKey(me));
   }
 
   /** Broadcasts Leave; afterwards this node stops probing and refutes nothing. */
@@ -163,13 +184,14 @@ export class GossipCore {
 
   /** Every member in the table, this node included (dead and left ones until reaped). */
   members(): MemberInfo[] {
+    const rows = this.table.rows;
     const out: MemberInfo[] = [];
-    for (const m of this.table.all()) out.push(memberInfo(m));
+    for (let slot = 0; slot < rows.size; slot++) out.push(rows.info(slot));
     return out;
   }
 
   localMember(): MemberInfo {
-    return memberInfo(this.table.self);
+    return this.table.rows.info(SELF_SLOT);
   }
 
   /** Alive + suspect members, this node included (memberlist's NumMembers). */
@@ -184,8 +206,8 @@ export class GossipCore {
 
   /** State of one member by name, or undefined. */
   member(name: string): MemberInfo | undefined {
-    const m = this.table.get(name);
-    return m === undefined ? undefined : memberInfo(m);
+    const slot = this.table.rows.slotOf(name);
+    return slot === -1 ? undefined : this.table.rows.info(slot);
   }
 
   private advance(nowMs: number): void {

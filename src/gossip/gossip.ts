@@ -33,11 +33,13 @@ export class GossipLoop {
   private round(nowMs: number): void {
     const c = this.ctx.config;
     if (this.ctx.queue.length === 0) return;
-    const peers = this.table.randomMembers(c.gossipNodes, (m) => {
-      if (m.state === MemberState.Alive || m.state === MemberState.Suspect) return true;
-      return m.state === MemberState.Dead && nowMs - m.stateChangeMs <= c.gossipToTheDeadMs;
+    const rows = this.table.rows;
+    const peers = this.table.randomMembers(c.gossipNodes, (slot) => {
+      const state = rows.state(slot);
+      if (state === MemberState.Alive || state === MemberState.Suspect) return true;
+      return state === MemberState.Dead && nowMs - rows.stateChangeMs(slot) <= c.gossipToTheDeadMs;
     });
     this.ctx.stats.gossipRounds++;
-    for (const p of peers) if (!this.ctx.out.gossip(p.addr)) return;
+    for (const slot of peers) if (!this.ctx.out.gossip(rows.addr(slot))) return;
   }
 }

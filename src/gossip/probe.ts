@@ -12,7 +12,8 @@ import {
   type PingMsg,
   type Via,
 } from './messages.js';
-import type { Member, MemberTable } from './state.js';
+import { SELF_SLOT } from './members.js';
+import type { MemberTable } from './state.js';
 import type { TimerHandle } from './timers.js';
 
 /** Indirect pings this node relays at once; past it requests are dropped and counted. */
@@ -52,8 +53,14 @@ interface Relay {
  * a TCP ping, then Suspect. Also answers pings and relays indirect pings.
  */
 export class Prober {
+  /** This round's probe order (names; reaped ones are skipped when their turn comes). */
   private order: string[] = [];
-  private readonly inOrder = new Set<string>();
+  /**
+   * Names reaped from the table since the last reshuffle. Every member of the
+   * table is in `order`, so a name added back is already there iff it is here
+   * (a Set of every name in the order would cost ~30 bytes per member).
+   */
+  private readonly reapedSinceShuffle = new Set<string>();
   private index = 0;
   private seq = 0;
   private current: ProbeRound | undefined;
@@ -63,7 +70,10 @@ export class Prober {
   constructor(
     private readonly ctx: GossipContext,
     private readonly table: MemberTable,
-  ) {}
+  ) {
+    table.onAdded = (name) => this.add(name);
+    table.onRemoved = (name) => this.reapedSinceShuffle.add(name);
+  }
 
   /** Starts the probe loop: first probe one (scaled) interval from now. */
   start(nowMs: number): void {
@@ -80,8 +90,7 @@ export class Prober {
 
   /** A new member joins the round at a random position (memberlist's insertion). */
   add(name: string): void {
-    if (name === this.ctx.config.name || this.inOrder.has(name)) return;
-    this.inOrder.add(name);
+    if (name === this.ctx.config.name || this.reapedSinceShuffle.has(name)) return;
     this.order.push(name);
     const j = this.ctx.rng.int(this.order.length);
     const last = this.order.length - 1;
@@ -104,8 +113,8 @@ export class Prober {
     this.schedule(nowMs);
   }
 
-  /** The next member to probe, skipping dead, left and removed ones; reshuffles at the end of a round. */
-  private nextTarget(): Member | undefined {
+  /** The slot of the next member to probe, skipping dead, left and removed ones; reshuffles at the end of a round. */
+  private nextTarget(): number | undefined {
     let reshuffled = false;
     for (let tries = 0; tries <= 2 * this.order.length + 1; tries++) {
       if (this.index >= this.order.length) {
@@ -114,25 +123,27 @@ export class Prober {
         reshuffled = true;
         if (this.order.length === 0) return undefined;
       }
-      const m = this.table.get(this.order[this.index++]);
-      if (m === undefined || m === this.table.self) continue;
-      if (m.state === MemberState.Alive || m.state === MemberState.Suspect) return m;
+      const slot = this.table.rows.slotOf(this.order[this.index++]);
+      if (slot === -1 || slot === SELF_SLOT) continue;
+      const state = this.table.rows.state(slot);
+      if (state === MemberState.Alive || state === MemberState.Suspect) return slot;
     }
     return undefined;
   }
 
   private reshuffle(): void {
+    const rows = this.table.rows;
     const names: string[] = [];
-    for (const m of this.table.all()) if (m !== this.table.self) names.push(m.name);
+    for (let slot = 0; slot < rows.size; slot++) if (slot !== SELF_SLOT) names.push(rows.name(slot));
     this.order = shuffle(names, this.ctx.rng);
-    this.inOrder.clear();
-    for (const n of names) this.inOrder.add(n);
+    this.reapedSinceShuffle.clear();
     this.index = 0;
   }
 
   private begin(nowMs: number): void {
-    const target = this.nextTarget();
-    if (target === undefined) return;
+    const slot = this.nextTarget();
+    if (slot === undefined) return;
+    const target = this.table.rows.info(slot);
     const c = this.ctx.config;
     const ping: PingMsg = {
       type: MessageType.Ping,
@@ -169,11 +180,12 @@ export class Prober {
     round.timeoutTimer = undefined;
     if (round.acked || this.current !== round) return;
     const c = this.ctx.config;
+    const rows = this.table.rows;
     const relays = this.table.randomMembers(
       c.indirectChecks,
-      (m) => m.state === MemberState.Alive && m.name !== round.target,
+      (slot) => rows.state(slot) === MemberState.Alive && rows.name(slot) !== round.target,
     );
-    for (const r of relays) {
+    for (const slot of relays) {
       const req: IndirectPingMsg = {
         type: MessageType.IndirectPing,
         seqNo: round.seqNo,
@@ -183,7 +195,7 @@ export class Prober {
         sourceName: c.name,
         sourceAddr: c.advertiseAddr,
       };
-      this.ctx.out.packet(r.addr, [req]);
+      this.ctx.out.packet(rows.addr(slot), [req]);
       this.ctx.stats.indirectPingsSent++;
     }
     round.expectedNacks = relays.length;
@@ -208,10 +220,13 @@ export class Prober {
     } else {
       this.ctx.awareness.applyDelta(1);
     }
-    const m = this.table.get(round.target);
-    if (m === undefined || (m.state !== MemberState.Alive && m.state !== MemberState.Suspect)) return;
+    const rows = this.table.rows;
+    const slot = rows.slotOf(round.target);
+    if (slot === -1) return;
+    const state = rows.state(slot);
+    if (state !== MemberState.Alive && state !== MemberState.Suspect) return;
     this.table.onSuspect(
-      { type: MessageType.Suspect, incarnation: m.incarnation, name: m.name, from: this.ctx.config.name },
+      { type: MessageType.Suspect, incarnation: rows.incarnation(slot), name: round.target, from: this.ctx.config.name },
       nowMs,
     );
   }
@@ -230,10 +245,11 @@ export class Prober {
       return;
     }
     const msgs: GossipMessage[] = [ack];
-    const sender = this.table.get(msg.sourceName);
-    if (sender !== undefined && sender.state === MemberState.Dead && sender.addr === msg.sourceAddr) {
+    const rows = this.table.rows;
+    const sender = rows.slotOf(msg.sourceName);
+    if (sender !== -1 && rows.state(sender) === MemberState.Dead && rows.addr(sender) === msg.sourceAddr) {
       // The sender is dead to us: tell it, so it refutes and the halves of a partition re-merge.
-      msgs.push({ type: MessageType.Dead, incarnation: sender.incarnation, name: sender.name, from: c.name });
+      msgs.push({ type: MessageType.Dead, incarnation: rows.incarnation(sender), name: msg.sourceName, from: c.name });
     }
     this.ctx.out.packet(msg.sourceAddr, msgs);
   }

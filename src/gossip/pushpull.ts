@@ -73,8 +73,9 @@ export class PushPull {
     if (c.pushPullIntervalMs === 0) return;
     const atMs = nowMs + pushPullScaleMs(c.pushPullIntervalMs, this.table.numLive());
     this.periodicTimer = this.ctx.timers.schedule(atMs, (t) => {
-      const [peer] = this.table.randomMembers(1, (m) => m.state === MemberState.Alive);
-      if (peer !== undefined) this.send(peer.addr, false);
+      const rows = this.table.rows;
+      const [peer] = this.table.randomMembers(1, (slot) => rows.state(slot) === MemberState.Alive);
+      if (peer !== undefined) this.send(rows.addr(peer), false);
       this.schedulePeriodic(t);
     });
   }
@@ -91,8 +92,9 @@ export class PushPull {
     this.joinSyncTimer = this.ctx.timers.schedule(nowMs + delayMs, (firedMs) => {
       this.joinSyncTimer = undefined;
       if (round > 0 && this.table.size <= sizeBefore) return; // no one joined lately: the storm is over
-      const [peer] = this.table.randomMembers(1, (m) => m.state === MemberState.Alive && m.name !== seedName);
-      if (peer !== undefined) this.send(peer.addr, false);
+      const rows = this.table.rows;
+      const [peer] = this.table.randomMembers(1, (slot) => rows.state(slot) === MemberState.Alive && rows.name(slot) !== seedName);
+      if (peer !== undefined) this.send(rows.addr(peer), false);
       this.scheduleJoinSync(seedName, round + 1, this.table.size, firedMs);
     });
   }
@@ -108,20 +110,22 @@ export class PushPull {
 
   private reconnect(nowMs: number): void {
     const dead = this.table.dead;
+    const rows = this.table.rows;
     for (let i = 0; i < RECONNECT_PICK_TRIES && dead.size > 0; i++) {
-      const m = this.table.get(dead.pick(this.ctx.rng) as string);
-      if (m === undefined || m.state !== MemberState.Dead) continue;
-      if (nowMs - m.stateChangeMs >= this.ctx.config.reconnectTimeoutMs) continue;
+      const slot = rows.slotOf(dead.pick(this.ctx.rng) as string);
+      if (slot === -1 || rows.state(slot) !== MemberState.Dead) continue;
+      if (nowMs - rows.stateChangeMs(slot) >= this.ctx.config.reconnectTimeoutMs) continue;
       this.ctx.stats.reconnectAttempts++;
-      this.send(m.addr, false);
+      this.send(rows.addr(slot), false);
       return;
     }
   }
 
   localState(join: boolean, reply: boolean): PushPullMsg {
+    const rows = this.table.rows;
     const states: PushNodeState[] = [];
-    for (const m of this.table.all()) {
-      states.push({ name: m.name, addr: m.addr, incarnation: m.incarnation, state: m.state, tags: m.tags });
+    for (let slot = 0; slot < rows.size; slot++) {
+      states.push({ name: rows.name(slot), addr: rows.addr(slot), incarnation: rows.incarnation(slot), state: rows.state(slot), tags: rows.tags(slot) });
     }
     const c = this.ctx.config;
     return {
@@ -141,14 +145,14 @@ export class PushPull {
       return;
     }
     this.userEvents.witnessClock(msg.eventLtime);
-    const incarnationBefore = this.table.self.incarnation;
+    const incarnationBefore = this.table.selfIncarnation;
     this.merge(msg.states, nowMs);
     if (!msg.reply) {
       // Merge first, so the reply already carries any refutation of ours.
       this.ctx.out.frame(msg.sourceAddr, this.localState(msg.join, true));
       return;
     }
-    if (this.table.self.incarnation !== incarnationBefore) {
+    if (this.table.selfIncarnation !== incarnationBefore) {
       // The peer had us suspect/dead: tell it directly, it may be in the other half of a partition.
       this.ctx.out.packet(msg.sourceAddr, [this.table.selfAlive()]);
     }
@@ -157,13 +161,17 @@ export class PushPull {
     this.ctx.out.event({ type: 'push-pull-complete', peer: msg.sourceAddr, join: msg.join, nowMs });
   }
 
-  /** memberlist's mergeState: remote Dead is only a suspicion here; remote Left is a leave. */
-  private merge(states: readonly PushNodeState[], nowMs: number): void {
+  /**
+   * memberlist's mergeState: remote Dead is only a suspicion here; remote Left
+   * is a leave. The table keeps each accepted entry itself as the member's
+   * identity (no copy), so entries must not be mutated afterwards.
+   */
+  merge(states: readonly PushNodeState[], nowMs: number): void {
     const self = this.ctx.config.name;
     for (const r of states) {
       switch (r.state) {
         case MemberState.Alive:
-          this.table.onAlive({ type: MessageType.Alive, incarnation: r.incarnation, name: r.name, addr: r.addr, tags: r.tags }, nowMs);
+          this.table.onAlive({ type: MessageType.Alive, incarnation: r.incarnation, name: r.name, addr: r.addr, tags: r.tags }, nowMs, r);
           break;
         case MemberState.Left:
           this.table.onLeave({ type: MessageType.Leave, incarnation: r.incarnation, name: r.name }, nowMs);

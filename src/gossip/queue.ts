@@ -59,11 +59,19 @@ export class BroadcastQueue {
     return this.byKey.get(key)?.transmits;
   }
 
+  /** Drops the pending item under key (not counted as dropped: nobody needs it); false if none. */
+  remove(key: string): boolean {
+    const item = this.byKey.get(key);
+    if (item === undefined) return false;
+    this.removeItem(item);
+    return true;
+  }
+
   /** Queues msg under key, replacing any older item with the same key. */
   push(key: string, msg: GossipMessage): void {
     const old = this.byKey.get(key);
     if (old !== undefined) {
-      this.remove(old);
+      this.removeItem(old);
       this.counters.broadcastsInvalidated++;
     }
     const item: Item = { key, msg, sizeBytes: messageSizeBytes(msg) + PACKET_PER_MESSAGE_BYTES, transmits: 0 };
@@ -87,7 +95,7 @@ export class BroadcastQueue {
       for (const item of b.values()) {
         if (t >= transmitLimit) {
           // The cluster shrank: this one has been sent often enough.
-          this.remove(item);
+          this.removeItem(item);
           continue;
         }
         if (item.sizeBytes > free) {
@@ -115,7 +123,7 @@ export class BroadcastQueue {
     return this.buckets[t];
   }
 
-  private remove(item: Item): void {
+  private removeItem(item: Item): void {
     this.buckets[item.transmits].delete(item.key);
     this.byKey.delete(item.key);
   }
@@ -124,7 +132,7 @@ export class BroadcastQueue {
     for (let t = this.buckets.length - 1; t >= 0; t--) {
       const first = this.buckets[t].values().next();
       if (first.done === true) continue;
-      this.remove(first.value);
+      this.removeItem(first.value);
       this.counters.broadcastsDropped++;
       return;
     }

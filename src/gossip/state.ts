@@ -1,7 +1,6 @@
-import type { Address } from '../util/address.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import type { GossipContext } from './context.js';
-import { DropReason, type MemberEventType, type MemberInfo } from './events.js';
+import { DropReason, type MemberEventType } from './events.js';
 import {
   MemberState,
   MessageType,
@@ -12,22 +11,11 @@ import {
   type SuspectMsg,
   type Tags,
 } from './messages.js';
+import { MemberStore, SELF_SLOT, type MemberIdentity, type MemberRows } from './members.js';
 import { NameSet } from './nameset.js';
 import { tagsSizeBytes } from './size.js';
 import { Suspicion, suspicionMinTimeoutMs } from './suspicion.js';
 import type { TimerHandle } from './timers.js';
-
-/** One row of the member table. */
-export interface Member {
-  readonly name: string;
-  addr: Address;
-  state: MemberState;
-  incarnation: number;
-  tags: Tags;
-  stateChangeMs: number;
-  suspicion: Suspicion | undefined;
-  reapTimer: TimerHandle | undefined;
-}
 
 /** Highest incarnation this node ever uses: the wire carries non-negative safe integers only. */
 export const INCARNATION_MAX = Number.MAX_SAFE_INTEGER;
@@ -42,7 +30,7 @@ export const MEMBERS_MAX = 65_536;
 /** Tables up to this size are scanned when picking random members; larger ones are sampled. */
 const SCAN_PICK_MAX = 64;
 
-const isDeadOrLeft = (m: Member): boolean => m.state === MemberState.Dead || m.state === MemberState.Left;
+const isDeadOrLeftState = (s: MemberState): boolean => s === MemberState.Dead || s === MemberState.Left;
 
 function sameTags(a: Tags, b: Tags): boolean {
   const ka = Object.keys(a);
@@ -51,62 +39,42 @@ function sameTags(a: Tags, b: Tags): boolean {
   return true;
 }
 
-export function memberInfo(m: Member): MemberInfo {
-  return {
-    name: m.name,
-    addr: m.addr,
-    state: m.state,
-    incarnation: m.incarnation,
-    tags: m.tags,
-    stateChangeMs: m.stateChangeMs,
-  };
-}
-
 /**
  * The member table and memberlist's state transitions (aliveNode,
  * suspectNode, deadNode, refute) plus graceful leave and reaping. Every
  * accepted change is re-broadcast through the queue under the member's name,
- * so a newer update replaces an older one.
+ * so a newer update replaces an older one. Rows live in a MemberStore
+ * (columns by slot); the rarely set per-member timers live in side maps.
  */
 export class MemberTable {
-  private readonly byName = new Map<string, Member>();
-  private readonly names = new NameSet();
+  private readonly store = new MemberStore();
+  /** The rows, read-only (slot 0 is this node). Slots move on removal: look names up again. */
+  readonly rows: MemberRows = this.store;
+  private readonly suspicions = new Map<string, Suspicion>();
+  private readonly reapTimers = new Map<string, TimerHandle>();
   /** Members in state Dead (not Left): partition healing re-contacts them. */
   readonly dead = new NameSet();
   /** Alive + suspect members, this node included. */
   private liveCount = 0;
+  /** While set, accepted changes are applied but not queued for broadcast (see quietly). */
+  private quiet = false;
   /** Set once this node has left: it then refutes nothing. */
   leaving = false;
   /** Called for every member added to the table (the prober inserts it in its round). */
   onAdded: (name: string) => void = () => {};
-
-  readonly self: Member;
+  /** Called for every member reaped from the table. */
+  onRemoved: (name: string) => void = () => {};
 
   constructor(
     private readonly ctx: GossipContext,
     nowMs: number,
   ) {
     const c = ctx.config;
-    this.self = {
-      name: c.name,
-      addr: c.advertiseAddr,
-      state: MemberState.Alive,
-      incarnation: 0,
-      tags: c.tags,
-      stateChangeMs: nowMs,
-      suspicion: undefined,
-      reapTimer: undefined,
-    };
-    this.byName.set(c.name, this.self);
-    this.names.add(c.name);
+    this.store.add({ name: c.name, addr: c.advertiseAddr, tags: c.tags }, MemberState.Alive, 0, nowMs);
     this.liveCount = 1;
     // As memberlist's setAlive: this node spreads its own Alive too once it knows
     // members, not only the seed; in a join storm that halves the holes.
     this.broadcast(this.selfAlive());
-  }
-
-  get(name: string): Member | undefined {
-    return this.byName.get(name);
   }
 
   /** Alive + suspect members, this node included: the n of every formula. */
@@ -115,28 +83,43 @@ export class MemberTable {
   }
 
   get size(): number {
-    return this.byName.size;
+    return this.store.size;
   }
 
-  all(): IterableIterator<Member> {
-    return this.byName.values();
+  get selfIncarnation(): number {
+    return this.store.incarnation(SELF_SLOT);
   }
 
   selfAlive(): AliveMsg {
-    const s = this.self;
-    return { type: MessageType.Alive, incarnation: s.incarnation, name: s.name, addr: s.addr, tags: s.tags };
+    const s = this.store.identity(SELF_SLOT);
+    return { type: MessageType.Alive, incarnation: this.selfIncarnation, name: s.name, addr: s.addr, tags: s.tags };
   }
 
   /**
-   * Up to k distinct random members (never this node) passing accept. Small
-   * tables are scanned; large ones sampled with a bounded number of tries.
+   * Applies fn's changes without queueing broadcasts: for loading a snapshot
+   * of a converged cluster, whose members already know everything in it.
    */
-  randomMembers(k: number, accept: (m: Member) => boolean): Member[] {
+  quietly(fn: () => void): void {
+    this.quiet = true;
+    try {
+      fn();
+    } finally {
+      this.quiet = false;
+    }
+  }
+
+  /**
+   * Slots of up to k distinct random members (never this node) passing
+   * accept. Small tables are scanned; large ones sampled with a bounded
+   * number of tries. The slots are valid until the table next changes.
+   */
+  randomMembers(k: number, accept: (slot: number) => boolean): number[] {
     if (k <= 0) return [];
-    const out: Member[] = [];
-    const ok = (m: Member | undefined): m is Member => m !== undefined && m !== this.self && accept(m);
-    if (this.names.size <= SCAN_PICK_MAX) {
-      const cands = this.names.toArray().map((n) => this.byName.get(n)).filter(ok);
+    const out: number[] = [];
+    const size = this.store.size;
+    if (size <= SCAN_PICK_MAX) {
+      const cands: number[] = [];
+      for (let slot = 0; slot < size; slot++) if (slot !== SELF_SLOT && accept(slot)) cands.push(slot);
       for (let i = 0; i < k && cands.length > 0; i++) {
         const j = this.ctx.rng.int(cands.length);
         out.push(cands[j]);
@@ -145,25 +128,29 @@ export class MemberTable {
       }
       return out;
     }
-    const seen = new Set<string>();
+    const seen = new Set<number>();
     const triesMax = 8 * k + 32;
     for (let t = 0; t < triesMax && out.length < k; t++) {
-      const name = this.names.pick(this.ctx.rng) as string;
-      if (seen.has(name)) continue;
-      seen.add(name);
-      const m = this.byName.get(name);
-      if (ok(m)) out.push(m);
+      const slot = this.ctx.rng.int(size);
+      if (seen.has(slot)) continue;
+      seen.add(slot);
+      if (slot !== SELF_SLOT && accept(slot)) out.push(slot);
     }
     return out;
   }
 
-  /** memberlist's aliveNode. */
-  onAlive(a: AliveMsg, nowMs: number): void {
+  /**
+   * memberlist's aliveNode. `id` is what the table keeps of the member: the
+   * message itself by default, or the push-pull entry it was made from.
+   */
+  onAlive(a: AliveMsg, nowMs: number, id: MemberIdentity = a): void {
     const c = this.ctx.config;
+    const st = this.store;
     const isSelf = a.name === c.name;
     if (isSelf && this.leaving) return;
-    let m = this.byName.get(a.name);
-    if (m !== undefined && !isSelf && a.incarnation <= m.incarnation && a.addr === m.addr) {
+    const slot = st.slotOf(a.name);
+    const known = slot !== -1;
+    if (known && !isSelf && a.incarnation <= st.incarnation(slot) && a.addr === st.addr(slot)) {
       this.ctx.stats.drops[DropReason.Stale]++; // the common case: old news, checked first
       return;
     }
@@ -172,7 +159,7 @@ export class MemberTable {
       return;
     }
     let addrChanges = false;
-    if (m !== undefined && m.addr !== a.addr) {
+    if (known && st.addr(slot) !== a.addr) {
       if (isSelf) {
         // Someone else claims our name: tell the cluster it is us, with a higher incarnation.
         this.conflict(a, nowMs);
@@ -180,185 +167,177 @@ export class MemberTable {
         return;
       }
       // memberlist: a left name is free at once; a failed one after deadNodeReclaimMs.
+      const state = st.state(slot);
       const canReclaim =
-        m.state === MemberState.Left || (m.state === MemberState.Dead && nowMs - m.stateChangeMs > c.deadNodeReclaimMs);
+        state === MemberState.Left || (state === MemberState.Dead && nowMs - st.stateChangeMs(slot) > c.deadNodeReclaimMs);
       if (!canReclaim) {
         this.conflict(a, nowMs);
         return;
       }
       addrChanges = true;
     }
-    if (m !== undefined) {
+    if (known) {
       if (isSelf) {
-        if (a.incarnation < m.incarnation) return;
-        if (a.incarnation === m.incarnation && sameTags(a.tags, m.tags)) return;
+        if (a.incarnation < st.incarnation(slot)) return;
+        if (a.incarnation === st.incarnation(slot) && sameTags(a.tags, st.tags(slot))) return;
         this.refute(a.incarnation);
         return;
       }
-      if (a.incarnation <= m.incarnation && !addrChanges) {
+      if (a.incarnation <= st.incarnation(slot) && !addrChanges) {
         this.ctx.stats.drops[DropReason.Stale]++;
         return;
       }
     }
-    if (m === undefined && this.byName.size >= MEMBERS_MAX) {
+    if (!known && st.size >= MEMBERS_MAX) {
       this.ctx.stats.drops[DropReason.LimitExceeded]++;
       return;
     }
     this.broadcast(a);
-    if (m === undefined) {
-      m = {
-        name: a.name,
-        addr: a.addr,
-        state: MemberState.Alive,
-        incarnation: a.incarnation,
-        tags: a.tags,
-        stateChangeMs: nowMs,
-        suspicion: undefined,
-        reapTimer: undefined,
-      };
-      this.byName.set(m.name, m);
-      this.names.add(m.name);
+    if (!known) {
+      const added = st.add(id, MemberState.Alive, a.incarnation, nowMs);
       this.liveCount++;
-      this.onAdded(m.name);
-      this.emit('member-join', m, nowMs);
+      this.onAdded(a.name);
+      this.emit('member-join', added, nowMs);
       return;
     }
-    const oldState = m.state;
-    const changed = !sameTags(m.tags, a.tags) || m.addr !== a.addr;
-    this.stopTimers(m);
-    m.incarnation = a.incarnation;
-    m.tags = a.tags;
-    m.addr = a.addr;
+    const oldState = st.state(slot);
+    const changed = !sameTags(st.tags(slot), a.tags) || st.addr(slot) !== a.addr;
+    this.stopTimers(a.name);
+    st.setIncarnation(slot, a.incarnation);
+    st.setIdentity(slot, id);
     if (oldState !== MemberState.Alive) {
-      m.state = MemberState.Alive;
-      m.stateChangeMs = nowMs;
+      st.setState(slot, MemberState.Alive, nowMs);
       if (isDeadOrLeftState(oldState)) this.liveCount++;
-      this.dead.delete(m.name);
+      this.dead.delete(a.name);
     }
-    if (isDeadOrLeftState(oldState)) this.emit('member-join', m, nowMs);
-    else if (oldState === MemberState.Suspect) this.emit('member-alive', m, nowMs);
-    else if (changed) this.emit('member-update', m, nowMs);
+    if (isDeadOrLeftState(oldState)) this.emit('member-join', slot, nowMs);
+    else if (oldState === MemberState.Suspect) this.emit('member-alive', slot, nowMs);
+    else if (changed) this.emit('member-update', slot, nowMs);
   }
 
   /** memberlist's suspectNode, with Lifeguard confirmations. */
   onSuspect(s: SuspectMsg, nowMs: number): void {
-    const m = this.byName.get(s.name);
-    if (m === undefined) {
+    const st = this.store;
+    const slot = st.slotOf(s.name);
+    if (slot === -1) {
       this.ctx.stats.drops[DropReason.UnknownMember]++;
       return;
     }
-    if (s.incarnation < m.incarnation) {
+    if (s.incarnation < st.incarnation(slot)) {
       this.ctx.stats.drops[DropReason.Stale]++;
       return;
     }
-    if (m.suspicion !== undefined) {
-      if (m.suspicion.confirm(s.from, nowMs)) {
+    const running = this.suspicions.get(s.name);
+    if (running !== undefined) {
+      if (running.confirm(s.from, nowMs)) {
         this.ctx.stats.suspicionConfirmations++;
         this.broadcast(s);
       }
       return;
     }
-    if (m.state !== MemberState.Alive) return;
-    if (m === this.self) {
+    if (st.state(slot) !== MemberState.Alive) return;
+    if (slot === SELF_SLOT) {
       if (!this.leaving) this.refute(s.incarnation);
       return;
     }
     this.broadcast(s);
-    m.incarnation = s.incarnation;
-    m.state = MemberState.Suspect;
-    m.stateChangeMs = nowMs;
+    st.setIncarnation(slot, s.incarnation);
+    st.setState(slot, MemberState.Suspect, nowMs);
     const c = this.ctx.config;
     const n = this.liveCount;
     // Hit the nominal timeout two probe intervals early; expect no confirmations in tiny clusters.
     const k = n - 2 < c.suspicionMult - 2 ? 0 : c.suspicionMult - 2;
     const minMs = suspicionMinTimeoutMs(c.suspicionMult, n, c.probeIntervalMs);
     const maxMs = c.suspicionMaxTimeoutMult * minMs;
-    const incarnation = s.incarnation;
-    m.suspicion = new Suspicion(this.ctx.timers, s.from, k, minMs, maxMs, nowMs, (firedMs) => {
-      m.suspicion = undefined;
-      if (m.state === MemberState.Suspect && m.incarnation === incarnation && this.byName.get(m.name) === m) {
-        this.onDead({ type: MessageType.Dead, incarnation, name: m.name, from: c.name }, firedMs);
+    const { name, incarnation } = s;
+    const suspicion = new Suspicion(this.ctx.timers, s.from, k, minMs, maxMs, nowMs, (firedMs) => {
+      if (this.suspicions.get(name) !== suspicion) return; // stopped: this member changed since
+      this.suspicions.delete(name);
+      const at = this.store.slotOf(name);
+      if (at !== -1 && this.store.state(at) === MemberState.Suspect && this.store.incarnation(at) === incarnation) {
+        this.onDead({ type: MessageType.Dead, incarnation, name, from: c.name }, firedMs);
       }
     });
+    this.suspicions.set(name, suspicion);
     this.ctx.stats.suspicions++;
-    this.emit('member-suspect', m, nowMs);
+    this.emit('member-suspect', slot, nowMs);
   }
 
   /** memberlist's deadNode (failure, never a graceful leave). */
   onDead(d: DeadMsg, nowMs: number): void {
-    const m = this.byName.get(d.name);
-    if (m === undefined) {
+    const st = this.store;
+    const slot = st.slotOf(d.name);
+    if (slot === -1) {
       this.ctx.stats.drops[DropReason.UnknownMember]++;
       return;
     }
-    if (d.incarnation < m.incarnation) {
+    if (d.incarnation < st.incarnation(slot)) {
       this.ctx.stats.drops[DropReason.Stale]++;
       return;
     }
-    if (isDeadOrLeft(m)) return;
-    if (m === this.self) {
+    if (isDeadOrLeftState(st.state(slot))) return;
+    if (slot === SELF_SLOT) {
       if (!this.leaving) this.refute(d.incarnation);
       return;
     }
-    this.stopTimers(m);
+    this.stopTimers(d.name);
     this.broadcast(d);
-    m.incarnation = d.incarnation;
-    m.state = MemberState.Dead;
-    m.stateChangeMs = nowMs;
+    st.setIncarnation(slot, d.incarnation);
+    st.setState(slot, MemberState.Dead, nowMs);
     this.liveCount--;
-    this.dead.add(m.name);
-    this.scheduleReap(m);
+    this.dead.add(d.name);
+    this.scheduleReap(d.name, nowMs);
     this.ctx.stats.deaths++;
-    this.emit('member-failed', m, nowMs);
+    this.emit('member-failed', slot, nowMs);
   }
 
   /** Graceful leave: Left, never a failure. A Leave also upgrades a Dead member to Left. */
   onLeave(l: LeaveMsg, nowMs: number): void {
-    const m = this.byName.get(l.name);
-    if (m === undefined) {
+    const st = this.store;
+    const slot = st.slotOf(l.name);
+    if (slot === -1) {
       this.ctx.stats.drops[DropReason.UnknownMember]++;
       return;
     }
-    if (l.incarnation < m.incarnation) {
+    if (l.incarnation < st.incarnation(slot)) {
       this.ctx.stats.drops[DropReason.Stale]++;
       return;
     }
-    if (m.state === MemberState.Left) return;
-    if (m === this.self) {
+    const oldState = st.state(slot);
+    if (oldState === MemberState.Left) return;
+    if (slot === SELF_SLOT) {
       // A Leave from an earlier life of this node: we are here.
       if (!this.leaving) this.refute(l.incarnation);
       return;
     }
-    this.stopTimers(m);
+    this.stopTimers(l.name);
     this.broadcast(l);
-    if (m.state !== MemberState.Dead) this.liveCount--;
-    m.incarnation = l.incarnation;
-    m.state = MemberState.Left;
-    m.stateChangeMs = nowMs;
-    this.dead.delete(m.name);
-    this.scheduleReap(m);
+    if (oldState !== MemberState.Dead) this.liveCount--;
+    st.setIncarnation(slot, l.incarnation);
+    st.setState(slot, MemberState.Left, nowMs);
+    this.dead.delete(l.name);
+    this.scheduleReap(l.name, nowMs);
     this.ctx.stats.leaves++;
-    this.emit('member-leave', m, nowMs);
+    this.emit('member-leave', slot, nowMs);
   }
 
   /** This node leaves: state Left, Leave broadcast. */
   leaveSelf(nowMs: number): void {
     if (this.leaving) return;
     this.leaving = true;
-    const s = this.self;
-    s.state = MemberState.Left;
-    s.stateChangeMs = nowMs;
+    this.store.setState(SELF_SLOT, MemberState.Left, nowMs);
     this.liveCount--;
-    this.broadcast({ type: MessageType.Leave, incarnation: s.incarnation, name: s.name });
+    this.broadcast({ type: MessageType.Leave, incarnation: this.selfIncarnation, name: this.store.name(SELF_SLOT) });
   }
 
   /** New tags for this node: bump the incarnation and announce them. */
   setSelfTags(tags: Tags): void {
-    if (this.self.incarnation >= INCARNATION_MAX) {
+    if (this.selfIncarnation >= INCARNATION_MAX) {
       throw new ShoalError(ErrorCode.ResourceExhausted, 'incarnation number exhausted: cannot announce new tags');
     }
-    this.self.tags = tags;
-    this.self.incarnation++;
+    const s = this.store.identity(SELF_SLOT);
+    this.store.setIdentity(SELF_SLOT, { name: s.name, addr: s.addr, tags });
+    this.store.setIncarnation(SELF_SLOT, this.selfIncarnation + 1);
     this.broadcast(this.selfAlive());
   }
 
@@ -369,12 +348,12 @@ export class MemberTable {
    * unencodable Alive sits in the queue and spoils every packet it rides on.
    */
   refute(accusedIncarnation: number): void {
-    const s = this.self;
-    if (Math.max(s.incarnation, accusedIncarnation) >= INCARNATION_MAX) {
+    const top = Math.max(this.selfIncarnation, accusedIncarnation);
+    if (top >= INCARNATION_MAX) {
       this.ctx.stats.drops[DropReason.LimitExceeded]++;
       return;
     }
-    s.incarnation = Math.max(s.incarnation, accusedIncarnation) + 1;
+    this.store.setIncarnation(SELF_SLOT, top + 1);
     this.ctx.awareness.applyDelta(1);
     this.ctx.stats.refutes++;
     this.broadcast(this.selfAlive());
@@ -386,6 +365,7 @@ export class MemberTable {
   }
 
   private broadcast(msg: GossipMessage & { name: string }): void {
+    if (this.quiet) return;
     this.ctx.queue.push(MemberTable.broadcastKey(msg.name), msg);
   }
 
@@ -399,33 +379,39 @@ export class MemberTable {
     });
   }
 
-  private stopTimers(m: Member): void {
-    m.suspicion?.stop();
-    m.suspicion = undefined;
-    this.ctx.timers.cancel(m.reapTimer);
-    m.reapTimer = undefined;
+  private stopTimers(name: string): void {
+    const suspicion = this.suspicions.get(name);
+    if (suspicion !== undefined) {
+      suspicion.stop();
+      this.suspicions.delete(name);
+    }
+    const reap = this.reapTimers.get(name);
+    if (reap !== undefined) {
+      this.ctx.timers.cancel(reap);
+      this.reapTimers.delete(name);
+    }
   }
 
-  private scheduleReap(m: Member): void {
-    this.ctx.timers.cancel(m.reapTimer);
-    const since = m.stateChangeMs;
-    const atMs = since + this.ctx.config.reapDeadAfterMs;
-    m.reapTimer = this.ctx.timers.schedule(atMs, (firedMs) => {
-      m.reapTimer = undefined;
-      if (!isDeadOrLeft(m) || m.stateChangeMs !== since || this.byName.get(m.name) !== m) return;
-      this.byName.delete(m.name);
-      this.names.delete(m.name);
-      this.dead.delete(m.name);
+  /** Reaps the member reapDeadAfterMs after it became dead or left at sinceMs, unless it changed since. */
+  private scheduleReap(name: string, sinceMs: number): void {
+    this.ctx.timers.cancel(this.reapTimers.get(name));
+    const timer = this.ctx.timers.schedule(sinceMs + this.ctx.config.reapDeadAfterMs, (firedMs) => {
+      if (this.reapTimers.get(name) !== timer) return;
+      this.reapTimers.delete(name);
+      const st = this.store;
+      const slot = st.slotOf(name);
+      if (slot === -1 || !isDeadOrLeftState(st.state(slot)) || st.stateChangeMs(slot) !== sinceMs) return;
+      const info = st.info(slot);
+      st.remove(slot);
+      this.dead.delete(name);
+      this.onRemoved(name);
       this.ctx.stats.reaped++;
-      this.emit('member-reaped', m, firedMs);
+      this.ctx.out.event({ type: 'member-reaped', member: info, nowMs: firedMs });
     });
+    this.reapTimers.set(name, timer);
   }
 
-  private emit(type: MemberEventType, m: Member, nowMs: number): void {
-    this.ctx.out.event({ type, member: memberInfo(m), nowMs });
+  private emit(type: MemberEventType, slot: number, nowMs: number): void {
+    this.ctx.out.event({ type, member: this.store.info(slot), nowMs });
   }
-}
-
-function isDeadOrLeftState(s: MemberState): boolean {
-  return s === MemberState.Dead || s === MemberState.Left;
 }

@@ -5,3 +5,4 @@ export { RaftNode } from './node.js';
 export { ProgressState } from './status.js';
 export type { RaftStatus, PeerProgressStatus, RaftCounters } from './status.js';
 export { encodeConfChange, decodeConfChange } from './conf-change.js';
+export { splitReadyMessages } from './ready-order.js';

@@ -18,7 +18,8 @@ import type { BootCommitment } from '../control/autopilot/bootstrap.js';
 import { ControlCore } from '../control/control-core.js';
 import type { ControlConfig } from '../control/control-config.js';
 import type { ControlEvent, ControlInit, ControlReady, ControlResult } from '../control/control-types.js';
-import type { Message } from '../raft/types.js';
+import { splitReadyMessages } from '../raft/ready-order.js';
+import type { HardState, Message } from '../raft/types.js';
 import { assert } from '../util/assert.js';
 import type { SeededRng } from '../util/rng.js';
 import type { SimNetwork } from './network.js';
@@ -57,6 +58,8 @@ export class ControlSimNode {
   private readyScheduled = false;
   private persisting = false;
   private membershipDirty = false;
+  /** Term and vote as last made durable: a Ready that changes them sends nothing before its fsync. */
+  private persistedHardState: HardState | undefined;
   readonly counters = { readies: 0, raftMessagesSent: 0, fsyncs: 0, restarts: 0 };
 
   constructor(
@@ -81,6 +84,7 @@ export class ControlSimNode {
     this.generation++;
     const init: ControlInit = {};
     if (this.durable.storage !== undefined) init.raft = this.durable.storage.load();
+    this.persistedHardState = init.raft?.hardState;
     if (this.durable.clusterId !== undefined) init.clusterId = this.durable.clusterId;
     if (this.durable.bootCommitment !== undefined) init.bootCommitment = structuredClone(this.durable.bootCommitment);
     this.core = new ControlCore({ ...this.options.config, name: this.name }, init, this.rng.fork(), this.scheduler.nowMs);
@@ -168,6 +172,7 @@ export class ControlSimNode {
       assert(this.durable.storage === undefined, `${this.name}: Raft started twice`);
       this.durable.storage = new SimRaftStorage(structuredClone(rd.startRaft.initial.conf));
       this.durable.clusterId = rd.startRaft.clusterId;
+      this.persistedHardState = rd.startRaft.initial.hardState;
       this.listener.started(this, rd.startRaft.clusterId, [...rd.startRaft.initial.conf.voters]);
     }
     if (rd.compactedSnapshot !== undefined) this.durable.storage?.compact(rd.compactedSnapshot);
@@ -187,6 +192,9 @@ export class ControlSimNode {
       this.sendAndAdvance(core, rd);
       return;
     }
+    // As the real shell: the leader's appends and heartbeats leave before its own fsync (thesis §10.2.1).
+    const { early, late } = splitReadyMessages(raft, this.persistedHardState);
+    for (const m of early) this.sendRaft(m);
     const batch: Parameters<SimRaftStorage['write']>[0] = { entries: raft.entries };
     if (raft.hardState !== undefined) batch.hardState = raft.hardState;
     if (raft.snapshot !== undefined) batch.snapshot = raft.snapshot;
@@ -199,15 +207,16 @@ export class ControlSimNode {
         if (gen !== this.generation) return;
         storage.fsync();
         this.counters.fsyncs++;
+        if (raft.hardState !== undefined) this.persistedHardState = raft.hardState;
         this.persisting = false;
-        this.sendAndAdvance(core, rd);
+        this.sendAndAdvance(core, rd, late);
       },
       this.raftAddr,
     );
   }
 
-  private sendAndAdvance(core: ControlCore, rd: ControlReady): void {
-    for (const m of rd.raft?.messages ?? []) this.sendRaft(m);
+  private sendAndAdvance(core: ControlCore, rd: ControlReady, messages: Message[] = rd.raft?.messages ?? []): void {
+    for (const m of messages) this.sendRaft(m);
     core.advance(rd);
     this.kick();
   }

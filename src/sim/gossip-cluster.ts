@@ -37,9 +37,6 @@ export type { ClusterEvent } from './gossip-events.js';
 
 export type GossipPresetName = 'lan' | 'wan' | 'local';
 
-/** Cores pre-seeded before their broadcast queues are emptied (see preseed). */
-const preseedBatchSize = 256;
-
 export interface GossipClusterOptions {
   seed: number;
   preset?: GossipPresetName;
@@ -167,37 +164,26 @@ export class GossipCluster implements SimGossipHost {
   /**
    * Start a large cluster already formed, without N joins (10,000 joins would
    * each pull a full push-pull from a seed and flood the cluster with Alive
-   * gossip). Every listed node's core is stepped one
-   * push-pull reply holding every listed node's own state, as if it had just
-   * synced with a peer that knows everyone. The states array and its strings
-   * are shared by all cores, so messages cost O(N) memory (the cores' own
-   * member tables are O(N^2) in total, unavoidably).
+   * gossip). Every listed node's core is loaded with every listed node's own
+   * state. The states array and its entries are shared by all cores (a core
+   * keeps the entries by reference), so the snapshot costs O(N) memory; the
+   * cores' own member tables are O(N^2) in total, about 50 bytes a pair.
    *
-   * GossipCore re-broadcasts every merged Alive (as memberlist does), so each
-   * core now holds up to broadcastQueueMax pending Alives that every other
-   * core already knows: draining them would cost N * queue * retransmits
-   * message sends. With `quiet` (default) the harness discards them instead:
-   * while pre-seeding every core's retransmitMult is set to 0 (the core
-   * reads it from its config object at send time, and a limit of 0 makes its
-   * queue drop everything at the next take), then restored; nodes are
-   * pre-seeded in batches with one gossip interval of virtual time after
-   * each, so only one batch's queues are full at once (virtual time moves
-   * on by about N / 256 * 200 ms). This is a
-   * simulation shortcut that reaches into the config object the core holds;
-   * a core API to bootstrap a member table without broadcasts would replace it.
+   * With `quiet` (default) each core gets GossipCore.seedMembers: merged as
+   * a push-pull would be, but nothing queued for broadcast, since every core
+   * already knows everything in the snapshot. Without it (or for a stand-in
+   * core without seedMembers) each core is stepped one push-pull reply holding
+   * the snapshot, and re-broadcasts every merged Alive as memberlist does.
    */
-  preseed(names: readonly string[] = this.liveNames(), opts: { quiet?: boolean; batchSize?: number } = {}): void {
+  preseed(names: readonly string[] = this.liveNames(), opts: { quiet?: boolean } = {}): void {
     const nodes = names.map((n) => this.must(n));
     const states: PushNodeState[] = nodes.map((node) => {
       const me = node.core!.localMember();
       return { name: me.name, addr: me.addr, incarnation: me.incarnation, state: me.state, tags: me.tags };
     });
     const quiet = opts.quiet ?? true;
-    const batchSize = opts.batchSize ?? preseedBatchSize;
-    const saved = nodes.map((node) => node.config.retransmitMult);
-    const drainMs = Math.max(0, ...nodes.map((n) => n.config.gossipIntervalMs)) + 1;
-    if (quiet) for (const node of nodes) node.config.retransmitMult = 0;
     for (let i = 0; i < nodes.length; i++) {
+      if (quiet && nodes[i].seedDirect(states)) continue;
       const peer = nodes[(i + 1) % nodes.length];
       const msg: GossipMessage = {
         type: MessageType.PushPull,
@@ -209,12 +195,7 @@ export class GossipCluster implements SimGossipHost {
         eventLtime: 0,
       };
       nodes[i].stepDirect(peer.addr, msg, 'stream');
-      // Let each batch's queues empty before the next fills more (bounds the transient memory).
-      if (quiet && (i + 1) % batchSize === 0) this.runFor(drainMs);
     }
-    if (!quiet) return;
-    this.runFor(drainMs);
-    nodes.forEach((node, i) => (node.config.retransmitMult = saved[i]));
   }
 
   /** Join `name` to seeds (names or addresses). */

@@ -1,7 +1,7 @@
 import type { Address } from '../util/address.js';
 import { assert } from '../util/assert.js';
 import type { Rng } from '../util/rng.js';
-import type { GossipMessage, Tags, Via } from '../gossip/messages.js';
+import type { GossipMessage, PushNodeState, Tags, Via } from '../gossip/messages.js';
 import { GossipCore } from '../gossip/core.js';
 import type { GossipConfig } from '../gossip/config.js';
 import type { MemberEvent } from '../gossip/events.js';
@@ -15,11 +15,12 @@ import type { GossipEventLog } from './gossip-events.js';
 /** What travels on the simulated network: a UDP packet's messages, or one stream frame. */
 export type GossipPayload = { kind: 'packet'; msgs: GossipMessage[] } | { kind: 'frame'; msg: GossipMessage };
 
-/** What the simulation needs of a core: GossipCore, or a stand-in with the same surface. */
+/** What the simulation needs of a core: GossipCore, or a stand-in with the same surface (seedMembers optional). */
 export type GossipCoreLike = Pick<
   GossipCore,
   'join' | 'leave' | 'leaveComplete' | 'setTags' | 'tick' | 'step' | 'frameFailed' | 'ready' | 'nextTickAtMs' | 'members' | 'localMember' | 'localHealth'
->;
+> &
+  Partial<Pick<GossipCore, 'seedMembers'>>;
 
 export type GossipCoreFactory = (config: GossipConfig, rng: Rng, nowMs: number) => GossipCoreLike;
 
@@ -149,6 +150,14 @@ export class SimGossipNode {
     if (!this.core) return;
     this.core.step(from, msg, via, this.nowMs);
     this.drive();
+  }
+
+  /** Load the core's member table from a snapshot (GossipCore.seedMembers); false if the core cannot. */
+  seedDirect(states: readonly PushNodeState[]): boolean {
+    if (!this.core?.seedMembers) return false;
+    this.core.seedMembers(states, this.nowMs);
+    this.drive();
+    return true;
   }
 
   private deliver(from: Address, payload: GossipPayload, via: Via): void {

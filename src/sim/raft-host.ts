@@ -10,8 +10,9 @@
  */
 import { KvMachine, type KvApplied } from '../raft/kv-machine.js';
 import { RaftNode } from '../raft/node.js';
+import { splitReadyMessages } from '../raft/ready-order.js';
 import type { RaftConfig } from '../raft/config.js';
-import { EntryType, RaftRole, type Entry, type Message, type NodeId, type Ready } from '../raft/types.js';
+import { EntryType, RaftRole, type Entry, type HardState, type Message, type NodeId, type Ready } from '../raft/types.js';
 import type { RaftStatus } from '../raft/status.js';
 import type { SeededRng } from '../util/rng.js';
 import type { Scheduler } from './scheduler.js';
@@ -67,6 +68,8 @@ export class RaftHost {
   private persisting = false;
   private stopped = false;
   private tickTimer = -1;
+  /** Term and vote as last made durable: a Ready that changes them sends nothing before its fsync. */
+  private persistedHardState: HardState | undefined;
   readonly counters = { readies: 0, messagesSent: 0, entriesApplied: 0, compactions: 0, snapshotsRestored: 0, readsDropped: 0 };
 
   constructor(
@@ -80,6 +83,7 @@ export class RaftHost {
     private readonly listener: RaftHostListener,
   ) {
     const init = storage.load();
+    this.persistedHardState = init.hardState;
     if (init.snapshot !== undefined) {
       this.machine.restore(init.snapshot.data);
       this.appliedIndex = init.snapshot.meta.index;
@@ -158,9 +162,12 @@ export class RaftHost {
     this.counters.readies++;
     const mustPersist = rd.hardState !== undefined || rd.snapshot !== undefined || rd.entries.length > 0;
     if (!mustPersist) {
-      this.afterPersist(rd);
+      this.afterPersist(rd, rd.messages);
       return;
     }
+    // As the real shells: the leader's appends and heartbeats leave before its own fsync (thesis §10.2.1).
+    const { early, late } = splitReadyMessages(rd, this.persistedHardState);
+    this.sendAll(early);
     const batch: Parameters<SimRaftStorage['write']>[0] = { entries: rd.entries };
     if (rd.hardState !== undefined) batch.hardState = rd.hardState;
     if (rd.snapshot !== undefined) batch.snapshot = rd.snapshot;
@@ -172,18 +179,23 @@ export class RaftHost {
       () => {
         if (this.stopped) return;
         this.storage.fsync();
+        if (rd.hardState !== undefined) this.persistedHardState = rd.hardState;
         this.persisting = false;
-        this.afterPersist(rd);
+        this.afterPersist(rd, late);
       },
       this.id,
     );
   }
 
-  private afterPersist(rd: Ready): void {
-    for (const m of rd.messages) {
+  private sendAll(messages: Message[]): void {
+    for (const m of messages) {
       this.counters.messagesSent++;
       this.network.send(this.id, m.to, m, 'packet', messageSizeBytes(m));
     }
+  }
+
+  private afterPersist(rd: Ready, messages: Message[]): void {
+    this.sendAll(messages);
     if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.appliedIndex) {
       this.machine.restore(rd.snapshot.data);
       this.appliedIndex = rd.snapshot.meta.index;

@@ -1,5 +1,6 @@
 import { Agent, type AgentEvents } from '../../agent/agent.js';
 import type { AgentConfig, PresetName } from '../../agent/config.js';
+import type { ControlAgentOptions } from '../../agent/control-options.js';
 import type { MemberView } from '../../api/types.js';
 import { ErrorCode, isShoalError } from '../../util/errors.js';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
@@ -13,6 +14,8 @@ export interface AgentCommandOptions {
   dataDir?: string;
   tags?: Record<string, string>;
   preset: PresetName;
+  /** Control plane options: `shoal agent` always runs the control plane. */
+  control: ControlAgentOptions;
 }
 
 const MEMBER_EVENTS = [
@@ -44,6 +47,7 @@ export async function runAgentCommand(opts: AgentCommandOptions, io: CliIo): Pro
     dataDir: opts.dataDir,
     tags: opts.tags ?? {},
     preset: opts.preset,
+    control: opts.control,
   };
   let agent: Agent;
   try {

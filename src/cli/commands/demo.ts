@@ -12,11 +12,12 @@ export interface DemoOptions {
   exitAfter: number;
 }
 
-export const DemoLimits = { refreshMs: 1_000, agentsMax: 64 } as const;
+export const DemoLimits = { refreshMs: 1_000, agentsMax: 64, bootstrapExpect: 3 } as const;
 
 /**
- * `shoal demo`: N agents on 127.0.0.1 in this process, each joining agent 0;
- * the membership table (as agent 0 sees it) is printed every second.
+ * `shoal demo`: N agents on 127.0.0.1 in this process, each joining agent 0
+ * and running the control plane; the membership table and the Raft status (as
+ * agent 0 sees them) are printed every second.
  */
 export async function runDemoCommand(opts: DemoOptions, io: CliIo): Promise<number> {
   const agents: Agent[] = [];
@@ -34,6 +35,8 @@ export async function runDemoCommand(opts: DemoOptions, io: CliIo): Promise<numb
         tags: { role: i === 0 ? 'seed' : 'member', index: String(i) },
         http: i === 0 && opts.http !== '' ? opts.http : undefined,
         join: i === 0 ? [] : [agents[0].addr],
+        // The control plane too: the first three members to see each other bootstrap the Raft group.
+        control: { raft: '127.0.0.1:0', bootstrapExpect: Math.min(DemoLimits.bootstrapExpect, opts.agents) },
       });
       agents.push(agent);
       for (const ev of i === 0 ? (['member-join', 'member-suspect', 'member-alive', 'member-failed', 'member-leave'] as const) : []) {
@@ -55,6 +58,7 @@ export async function runDemoCommand(opts: DemoOptions, io: CliIo): Promise<numb
     const lines = [
       header,
       `${summarize(view)}${converged ? ' (converged: every agent sees every other alive)' : ' (converging...)'}`,
+      raftLine(agents[0]),
       '',
       formatMembersTable(view),
       '',
@@ -82,4 +86,14 @@ export async function runDemoCommand(opts: DemoOptions, io: CliIo): Promise<numb
     process.on('SIGTERM', finish);
     if (opts.exitAfter > 0) setTimeout(finish, opts.exitAfter * 1000);
   });
+}
+
+function raftLine(agent: Agent): string {
+  const s = agent.raftStatus();
+  if (s === undefined) return 'raft: no control plane';
+  if (!s.bootstrapped) return `raft: bootstrapping (${s.bootstrapState})`;
+  return (
+    `raft: leader ${s.leader || '(electing)'}, term ${s.term}, commit ${s.commitIndex}, applied ${s.appliedIndex}, ` +
+    `voters [${s.voters.join(', ')}], learners [${s.learners.join(', ')}], config revision ${s.revision}`
+  );
 }

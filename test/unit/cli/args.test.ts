@@ -62,7 +62,7 @@ test('an unreachable agent is a runtime failure (exit 1) with a clear message', 
 test('members prints a sorted, aligned table or JSON', async (t) => {
   const list: MemberView[] = [
     { name: 'node-b', addr: '10.0.0.2:7946', state: 'dead', incarnation: 12, tags: {} },
-    { name: 'a', addr: '10.0.0.1:7946', state: 'alive', incarnation: 1, tags: { role: 'db', zone: 'z1' } },
+    { name: 'a', addr: '10.0.0.1:7946', state: 'alive', incarnation: 1, tags: { role: 'db', 'shoal.raft': '10.0.0.1:7948', zone: 'z1' } },
   ];
   const service: MembershipService = {
     members: () => list,
@@ -77,7 +77,7 @@ test('members prints a sorted, aligned table or JSON', async (t) => {
   const lines = table.out.split('\n');
   t.is(lines.length, 3);
   t.regex(lines[0], /^NAME\s+ADDR\s+STATE\s+INCARNATION\s+TAGS$/);
-  t.regex(lines[1], /^a\s+10\.0\.0\.1:7946\s+alive\s+1\s+role=db,zone=z1$/);
+  t.regex(lines[1], /^a\s+10\.0\.0\.1:7946\s+alive\s+1\s+role=db,zone=z1$/, 'internal shoal.* tags are left out of the table');
   t.regex(lines[2], /^node-b\s+10\.0\.0\.2:7946\s+dead\s+12$/);
   t.is(lines[1].indexOf('10.0.0.1'), lines[2].indexOf('10.0.0.2'), 'columns aligned');
   const json = await cli('members', '--http', server.address, '--json');

@@ -3,7 +3,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../../src/cli/main.js';
-import { extractControlAgentFlags } from '../../../src/cli/config-program.js';
+import { Command } from 'commander';
+import { addControlAgentOptions, controlOptionsFrom } from '../../../src/cli/config-program.js';
 import type { CliIo } from '../../../src/cli/io.js';
 import { HttpApiServer } from '../../../src/api/http-server.js';
 import type { MembershipService } from '../../../src/api/types.js';
@@ -96,11 +97,26 @@ test('lease grant / keepalive / revoke and raft status', async (t) => {
   t.like(await cli('raft', 'remove-peer', 'b'), { code: 0, out: 'removed b' });
 });
 
-test('agent control flags are taken out of argv and parsed; bad values are usage errors', (t) => {
-  const r = extractControlAgentFlags(['node', 'shoal', 'agent', '--name', 'a', '--raft', '127.0.0.1:7949', '--bootstrap-expect=5', '--voter', 'false', '--dead-voter-grace-ms', '3000']);
-  t.deepEqual(r.argv, ['node', 'shoal', 'agent', '--name', 'a']);
-  t.deepEqual(r.control, { raft: '127.0.0.1:7949', bootstrapExpect: 5, voter: false, deadVoterGraceMs: 3000 });
-  t.throws(() => extractControlAgentFlags(['agent', '--bootstrap-expect', '0']), { message: /bootstrap-expect/ });
-  t.throws(() => extractControlAgentFlags(['agent', '--raft', 'nohost']), { message: /--raft/ });
-  t.throws(() => extractControlAgentFlags(['agent', '--voter']), { message: /argument missing/ });
+test('agent control flags parse into control options; bad values are usage errors', async (t) => {
+  const agent = addControlAgentOptions(new Command('agent').exitOverride());
+  agent.parse(['--raft', '127.0.0.1:7949', '--bootstrap-expect=5', '--voter', 'false', '--dead-voter-grace-ms', '3000'], { from: 'user' });
+  t.deepEqual(controlOptionsFrom(agent.opts()), { raft: '127.0.0.1:7949', bootstrapExpect: 5, voter: false, deadVoterGraceMs: 3000 });
+  const defaults = addControlAgentOptions(new Command('agent').exitOverride());
+  defaults.parse([], { from: 'user' });
+  t.deepEqual(controlOptionsFrom(defaults.opts()), { bootstrapExpect: 3, voter: true });
+  const usage = async (...args: string[]) => {
+    const err: string[] = [];
+    const code = await runCli(['node', 'shoal', 'agent', ...args], { out: () => {}, err: (l) => err.push(l), isTty: false });
+    return { code, err: err.join('\n') };
+  };
+  for (const [args, pattern] of [
+    [['--bootstrap-expect', '0'], /bootstrap-expect/],
+    [['--raft', 'nohost'], /raft/],
+    [['--voter'], /argument missing/],
+    [['--voter', 'maybe'], /voter/],
+  ] as const) {
+    const r = await usage(...args);
+    t.is(r.code, 2, args.join(' '));
+    t.regex(r.err, pattern);
+  }
 });
