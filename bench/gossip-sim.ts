@@ -71,7 +71,9 @@ for (const n of list(opts.n)) {
       c.addNode();
       c.runFor(1_000 / n);
     }
+    const seedStarted = performance.now();
     c.preseed();
+    const preseedWallMs = performance.now() - seedStarted;
     const warm = c.runUntil(() => c.converged(), 300_000, { checkEveryMs: 1_000 });
     c.runFor(Number(opts.warmupSec) * 1000);
     const setupWallMs = performance.now() - started;
@@ -141,8 +143,13 @@ for (const n of list(opts.n)) {
 
     row.warmConverged = warm;
     row.setupWallMs = Math.round(setupWallMs);
+    row.preseedWallMs = Math.round(preseedWallMs);
     row.wallMs = Math.round(performance.now() - started);
-    row.heapMiB = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
+    const mem = process.memoryUsage();
+    row.heapMiB = Math.round(mem.heapUsed / 2 ** 20);
+    // Typed arrays (the cores' member columns) live outside the JS heap.
+    row.arrayBuffersMiB = Math.round(mem.arrayBuffers / 2 ** 20);
+    row.maxRssMiB = Math.round(process.resourceUsage().maxRSS / 2 ** 10);
     console.log(JSON.stringify(row));
   }
 }

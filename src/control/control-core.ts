@@ -1,6 +1,6 @@
 /**
  * ControlCore: the control plane of one member as a pure state machine
- * (see /control-spec). It composes
+ * (its contract with the shell is control-types.ts). It composes
  *  - bootstrap (bootstrap-driver.ts): from the gossip view, bootstrap a new
  *    cluster or join the existing one, exactly once;
  *  - a RaftNode (raft node id = member name) whose Normal entries carry store

@@ -1,5 +1,5 @@
 /**
- * The ControlCore's contract with its shell (see /control-spec): what comes
+ * The ControlCore's contract with its shell: what comes
  * in at start, what ready() asks the shell to do, and the status view.
  */
 import type { PeerProgressStatus } from '../raft/status.js';

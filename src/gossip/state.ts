@@ -74,7 +74,7 @@ export class MemberTable {
     this.liveCount = 1;
     // As memberlist's setAlive: this node spreads its own Alive too once it knows
     // members, not only the seed; in a join storm that halves the holes.
-    this.broadcast(this.selfAlive());
+    this.announce(this.selfAlive());
   }
 
   /** Alive + suspect members, this node included: the n of every formula. */
@@ -96,8 +96,9 @@ export class MemberTable {
   }
 
   /**
-   * Applies fn's changes without queueing broadcasts: for loading a snapshot
-   * of a converged cluster, whose members already know everything in it.
+   * Applies fn's changes without re-broadcasting news about other members:
+   * for loading a snapshot of a converged cluster, whose members already know
+   * everything in it. This node's own news (a refutation) still goes out.
    */
   quietly(fn: () => void): void {
     this.quiet = true;
@@ -327,7 +328,7 @@ export class MemberTable {
     this.leaving = true;
     this.store.setState(SELF_SLOT, MemberState.Left, nowMs);
     this.liveCount--;
-    this.broadcast({ type: MessageType.Leave, incarnation: this.selfIncarnation, name: this.store.name(SELF_SLOT) });
+    this.announce({ type: MessageType.Leave, incarnation: this.selfIncarnation, name: this.store.name(SELF_SLOT) });
   }
 
   /** New tags for this node: bump the incarnation and announce them. */
@@ -338,7 +339,7 @@ export class MemberTable {
     const s = this.store.identity(SELF_SLOT);
     this.store.setIdentity(SELF_SLOT, { name: s.name, addr: s.addr, tags });
     this.store.setIncarnation(SELF_SLOT, this.selfIncarnation + 1);
-    this.broadcast(this.selfAlive());
+    this.announce(this.selfAlive());
   }
 
   /**
@@ -356,7 +357,7 @@ export class MemberTable {
     this.store.setIncarnation(SELF_SLOT, top + 1);
     this.ctx.awareness.applyDelta(1);
     this.ctx.stats.refutes++;
-    this.broadcast(this.selfAlive());
+    this.announce(this.selfAlive());
   }
 
   /** Queue key of the pending broadcast about a member. */
@@ -364,8 +365,13 @@ export class MemberTable {
     return `m:${name}`;
   }
 
+  /** Re-broadcasts accepted news about a member (not while quiet). */
   private broadcast(msg: GossipMessage & { name: string }): void {
-    if (this.quiet) return;
+    if (!this.quiet) this.announce(msg);
+  }
+
+  /** Queues msg; this node's own news (refutes, tags, leave) always goes out. */
+  private announce(msg: GossipMessage & { name: string }): void {
     this.ctx.queue.push(MemberTable.broadcastKey(msg.name), msg);
   }
 
