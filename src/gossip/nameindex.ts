@@ -1,7 +1,7 @@
 import { assert } from '../util/assert.js';
 
-/** The cell array doubles when more than this fraction of it is in use. */
-const LOAD_MAX = 0.5;
+/** The cell array doubles when more than this fraction of it would be in use (linear probing stays short below it). */
+const LOAD_MAX = 0.75;
 const CAPACITY_MIN = 16;
 
 /** FNV-1a over the UTF-16 code units, then a final mix so linear probing sees spread-out low bits. */
@@ -16,7 +16,7 @@ function hashName(name: string): number {
 
 /**
  * Name -> slot (a small non-negative integer) for the member table: open
- * addressing with linear probing in one Int32Array (at most 16 bytes per name,
+ * addressing with linear probing in one Int32Array (at most 11 bytes per name,
  * against about 45 for a Map<string, number>). Every GossipCore holds one entry
  * per member, so a simulation of 10,000 cores holds 10^8 of them. The names
  * stay with the caller (nameAt), so nothing is stored twice; deletion shifts
