@@ -35,6 +35,7 @@ import type { MemberInfo } from '../gossip/events.js';
 import { MemberState } from '../gossip/messages.js';
 import type { HardState, Message, Ready } from '../raft/types.js';
 import { splitReadyMessages } from '../raft/ready-order.js';
+import { ReadyLoop } from './ready-loop.js';
 import { RaftStorage } from '../storage/raft-storage.js';
 import { PeerLinks } from '../transport/peer-links.js';
 import { formatHostPort, parseHostPort, type HostPort } from '../util/address.js';
@@ -90,8 +91,15 @@ export class ControlShell implements ControlBackend {
   private readonly lanes: LanePool;
   private nextRequest = 0;
   private timer: NodeJS.Timeout | undefined;
-  private loopScheduled = false;
-  private loop: Promise<void> | undefined;
+  private readonly readyLoop = new ReadyLoop({
+    hasReady: () => !this.stopped && this.core.hasReady(),
+    handleNext: () => this.handleReady(this.core.ready()),
+    onError: (e) => {
+      if (this.stopped) return;
+      this.halt(new ShoalError(ErrorCode.StorageIo, 'control plane stopped on a fatal error', { cause: e }));
+      this.options.onFatal(e);
+    },
+  });
   private stopped = false;
   private persistedHardState: HardState | undefined;
   private latestHardState: HardState | undefined;
@@ -266,11 +274,11 @@ export class ControlShell implements ControlBackend {
     if (options.handOff && this.core.status().role === 'leader') {
       await this.transferLeader(undefined).catch(() => undefined);
       // Let the Ready that carried TimeoutNow reach the wire.
-      await this.loop?.catch(() => undefined);
+      await this.readyLoop.idle();
     }
     if (this.stopped) return;
     this.halt(new ShoalError(ErrorCode.NotRunning, 'control plane is stopping'));
-    await this.loop?.catch(() => undefined);
+    await this.readyLoop.idle();
     await this.links.close();
     const hs = this.latestHardState;
     if (this.storage !== undefined && hs !== undefined && hs !== this.persistedHardState) {
@@ -282,6 +290,7 @@ export class ControlShell implements ControlBackend {
 
   private halt(error: ShoalError): void {
     this.stopped = true;
+    this.readyLoop.stop();
     if (this.timer !== undefined) clearInterval(this.timer);
     for (const w of this.waiters.values()) w.reject(error);
     this.waiters.clear();
@@ -323,28 +332,8 @@ export class ControlShell implements ControlBackend {
     this.kick();
   }
 
-  /** Run the Ready loop soon, coalescing everything that arrives in this turn of the event loop. */
   private kick(): void {
-    if (this.stopped || this.loopScheduled || this.loop !== undefined) return;
-    this.loopScheduled = true;
-    setImmediate(() => {
-      this.loopScheduled = false;
-      if (this.stopped || this.loop !== undefined) return;
-      this.loop = this.runLoop().finally(() => {
-        this.loop = undefined;
-        if (!this.stopped && this.core.hasReady()) this.kick();
-      });
-    });
-  }
-
-  private async runLoop(): Promise<void> {
-    try {
-      while (!this.stopped && this.core.hasReady()) await this.handleReady(this.core.ready());
-    } catch (e) {
-      if (this.stopped) return;
-      this.halt(new ShoalError(ErrorCode.StorageIo, 'control plane stopped on a fatal error', { cause: e }));
-      this.options.onFatal(e);
-    }
+    this.readyLoop.kick();
   }
 
   private async handleReady(rd: ControlReady): Promise<void> {

@@ -23,6 +23,7 @@ import { validateRaftConfig } from '../raft/config.js';
 import { RaftNode } from '../raft/node.js';
 import { EntryType, type HardState, type Message, type NodeId, type Ready } from '../raft/types.js';
 import { splitReadyMessages } from '../raft/ready-order.js';
+import { ReadyLoop } from './ready-loop.js';
 import { RaftStorage, type RaftStorageMetrics } from '../storage/raft-storage.js';
 import type { PeerLinkStats } from '../transport/peer-link-config.js';
 import { PeerLinks } from '../transport/peer-links.js';
@@ -72,8 +73,15 @@ export class RaftShell {
   private appliedTerm: number;
   private snapshotIndex: number;
   private readSeq = 0;
-  private loopScheduled = false;
-  private loop: Promise<void> | undefined = undefined;
+  private readonly readyLoop = new ReadyLoop({
+    hasReady: () => !this.stopped && this.node.hasReady(),
+    handleNext: () => this.handleReady(this.node.ready()),
+    onError: (e) => {
+      if (this.stopped) return;
+      this.halt(new ShoalError(ErrorCode.StorageIo, 'raft shell stopped on a fatal error', { cause: e }));
+      this.hooks.onFatal?.(e);
+    },
+  });
   private stopped = false;
   private closing: Promise<void> | undefined = undefined;
   /** Called when this node learns of another leader (leadership hand-off on close). */
@@ -246,7 +254,7 @@ export class RaftShell {
   private async doClose(): Promise<void> {
     if (!this.stopped) await this.handOffLeadership();
     this.halt(new ShoalError(ErrorCode.NotRunning, 'raft shell is stopping'));
-    await this.loop?.catch(() => undefined);
+    await this.readyLoop.idle();
     await this.links.close();
     const hs = this.latestHardState;
     if (hs !== undefined && hs !== this.persistedHardState) {
@@ -289,11 +297,12 @@ export class RaftShell {
     this.leaderChanged = undefined;
     if (this.leader !== this.id && this.leader !== '') this.leadershipHandOffs++;
     // Let the Ready that told the new leader (TimeoutNow, heartbeats) reach the wire.
-    await this.loop?.catch(() => undefined);
+    await this.readyLoop.idle();
   }
 
   private halt(error: ShoalError): void {
     this.stopped = true;
+    this.readyLoop.stop();
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
     this.leaderWait.clear();
     this.proposals.rejectAll(error);
@@ -326,28 +335,8 @@ export class RaftShell {
     this.kick();
   }
 
-  /** Run the Ready loop soon, coalescing everything that arrives in this turn of the event loop. */
   private kick(): void {
-    if (this.stopped || this.loopScheduled || this.loop !== undefined) return;
-    this.loopScheduled = true;
-    setImmediate(() => {
-      this.loopScheduled = false;
-      if (this.stopped || this.loop !== undefined) return;
-      this.loop = this.runLoop().finally(() => {
-        this.loop = undefined;
-        if (!this.stopped && this.node.hasReady()) this.kick();
-      });
-    });
-  }
-
-  private async runLoop(): Promise<void> {
-    try {
-      while (!this.stopped && this.node.hasReady()) await this.handleReady(this.node.ready());
-    } catch (e) {
-      if (this.stopped) return;
-      this.halt(new ShoalError(ErrorCode.StorageIo, 'raft shell stopped on a fatal error', { cause: e }));
-      this.hooks.onFatal?.(e);
-    }
+    this.readyLoop.kick();
   }
 
   private async handleReady(rd: Ready): Promise<void> {
