@@ -1,6 +1,6 @@
 /**
- * The deterministic simulator: virtual time, a faulty network, seeds, a
- * crashable disk. A scenario in outline:
+ * The deterministic simulator: virtual time, a faulty network, seeds.
+ * (Disks that lose unsynced writes: src/sim/raft-storage.ts for Raft, src/storage/crash-fs.ts for the WAL.) A scenario in outline:
  *
  *   const simTest = makeSimTest(test);
  *   simTest('three nodes agree', [1, 2, 3], (t, seed) => {
@@ -45,5 +45,3 @@ export {
   SeedLimits,
 } from './seed.js';
 export type { TestRegistrar, LoggingContext, SimTestFn } from './seed.js';
-export { SimDisk, SimDiskDefaults, SimDiskOp } from './disk.js';
-export type { SimFileSystem, SimDiskOptions, SimDiskStats, CrashOptions } from './disk.js';

@@ -13,7 +13,6 @@ export const ErrorCode = {
   InvalidArgument: 'ERR_INVALID_ARGUMENT',
   // membership
   MetaTooLarge: 'ERR_META_TOO_LARGE',
-  NameConflict: 'ERR_NAME_CONFLICT',
   JoinFailed: 'ERR_JOIN_FAILED',
   NotRunning: 'ERR_NOT_RUNNING',
   // transport
