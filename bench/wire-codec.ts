@@ -26,7 +26,8 @@ import { decodeFrame, decodePacket, encodeFrame, encodePacket } from '../src/wir
 import { Keyring, decrypt, encrypt, encryptionOverheadBytes } from '../src/wire/crypto.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../src/wire/raft-codec.js';
 import { bigPushPull } from '../test/unit/wire/gossip-arbitraries.js';
-import { fromProtoObject, toProtoObject } from '../test/unit/wire/gossip-reflection.js';
+import { fromProtoObject, gossipRoot, toProtoObject } from '../test/unit/wire/gossip-reflection.js';
+import { raftRoot } from '../test/unit/wire/raft-arbitraries.js';
 
 const msArg = process.argv.indexOf('--ms');
 const runMs = msArg > 0 ? Number(process.argv[msArg + 1]) : 300;
@@ -134,8 +135,9 @@ const raftApp: Message = {
 };
 
 async function main(): Promise<void> {
-  const reflGossip = protobuf.loadSync(fileURLToPath(new URL('../src/wire/gossip.proto', import.meta.url)));
-  const reflRaft = protobuf.loadSync(fileURLToPath(new URL('../src/wire/raft.proto', import.meta.url)));
+  // The reflection roots the conformance tests load (one parse of each .proto).
+  const reflGossip = gossipRoot;
+  const reflRaft = raftRoot;
   const staticGossip = (await loadStatic('gossip')) as unknown as { gossip: Record<string, PbType> };
   const staticRaft = (await loadStatic('raft')) as unknown as { raft: Record<string, PbType> };
 

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import { formatHostPort, parseHostPort, type Address, type HostPort } from '../util/address.js';
 import { newTransportStats, TransportLimits, type Transport, type TransportStats } from './transport.js';
+import { mergeLimits } from '../wire/limits.js';
 import { FrameDecoder } from './frame.js';
 import { PeerConnection, type PeerConnectionLimits } from './tcp-peer.js';
 
@@ -84,7 +85,8 @@ export class UdpTcpTransport implements Transport {
   }
 
   static async listen(options: NetTransportOptions): Promise<UdpTcpTransport> {
-    const limits: NetLimitsConfig = { ...NetLimits, ...options.limits };
+    // A limit given as undefined keeps its default (a spread would leave the bound undefined, i.e. off).
+    const limits: NetLimitsConfig = mergeLimits<NetLimitsConfig>(NetLimits, options.limits);
     const attempts = options.bindPort === 0 ? limits.bindAttemptsMax : 1;
     let lastError: unknown;
     for (let i = 0; i < attempts; i++) {

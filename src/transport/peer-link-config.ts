@@ -3,6 +3,7 @@
  * (peer-links.ts): one outbound TCP connection per peer, length-prefixed frames.
  */
 import type { Rng } from '../util/rng.js';
+import { mergeLimits } from '../wire/limits.js';
 import { TransportLimits } from './transport.js';
 
 export interface PeerLinkLimits {
@@ -44,8 +45,9 @@ export const peerLinkDefaults: Readonly<PeerLinkLimits> = Object.freeze({
   inboundConnectionsMax: 64,
 });
 
-export function resolvePeerLinkLimits(limits: Partial<PeerLinkLimits> | undefined): PeerLinkLimits {
-  return { ...peerLinkDefaults, ...(limits ?? {}) };
+/** Defaults overridden by `limits`; a limit given as undefined keeps its default (it would otherwise disable its bound). */
+export function resolvePeerLinkLimits(limits: Partial<PeerLinkLimits> | undefined): Readonly<PeerLinkLimits> {
+  return mergeLimits(peerLinkDefaults, limits);
 }
 
 /**

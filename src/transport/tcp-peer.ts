@@ -121,9 +121,11 @@ export class PeerConnection {
   }
 
   private flush(): void {
+    // Corked: each frame's header and body leave in one segment (the socket has no Nagle delay).
+    this.socket.cork();
     while (this.connected && !this.closed) {
       const w = this.queue.find((q) => !q.written);
-      if (!w) return;
+      if (!w) break;
       w.written = true;
       const header = encodeFrameHeader(w.data.length);
       this.socket.write(header);
@@ -138,6 +140,7 @@ export class PeerConnection {
         w.resolve();
       });
     }
+    this.socket.uncork();
   }
 
   private removeQueued(w: PendingWrite): void {

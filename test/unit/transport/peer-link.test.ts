@@ -1,6 +1,6 @@
 import test from 'ava';
 import * as net from 'node:net';
-import { reconnectDelayMs, type PeerLinkLimits } from '../../../src/transport/peer-link-config.js';
+import { peerLinkDefaults, reconnectDelayMs, resolvePeerLinkLimits, type PeerLinkLimits } from '../../../src/transport/peer-link-config.js';
 import { PeerLinks } from '../../../src/transport/peer-links.js';
 import { SeededRng } from '../../../src/util/rng.js';
 
@@ -111,6 +111,13 @@ test('a full send queue drops its oldest frames and counts them', async (t) => {
   t.teardown(() => b.close());
   t.true(await until(() => got.length === 4));
   t.deepEqual(got, ['6', '7', '8', '9']);
+});
+
+test('a limit given as undefined keeps its default instead of switching its bound off', (t) => {
+  const l = resolvePeerLinkLimits({ sendQueueMaxFrames: undefined, sendQueueMaxBytes: undefined, connectTimeoutMs: 5 });
+  t.is(l.sendQueueMaxFrames, peerLinkDefaults.sendQueueMaxFrames);
+  t.is(l.sendQueueMaxBytes, peerLinkDefaults.sendQueueMaxBytes);
+  t.is(l.connectTimeoutMs, 5);
 });
 
 test('reconnect backoff grows, is jittered, and stays under its cap', async (t) => {

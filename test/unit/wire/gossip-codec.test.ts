@@ -23,7 +23,7 @@ import {
 } from '../../../src/wire/gossip-codec.js';
 import { TransportLimits } from '../../../src/transport/transport.js';
 import { bigPushPull, gossipMessageArb } from './gossip-arbitraries.js';
-import { gossipProtoPath, reflectDecodeFrame, reflectDecodePacket, reflectEncodeFrame, reflectEncodePacket } from './gossip-reflection.js';
+import { gossipRoot, reflectDecodeFrame, reflectDecodePacket, reflectEncodeFrame, reflectEncodePacket } from './gossip-reflection.js';
 
 const noPacketLimit = { packetMaxBytes: Number.MAX_SAFE_INTEGER };
 
@@ -202,7 +202,7 @@ test('bad kind byte, empty input and a frame given to decodePacket are refused',
 });
 
 test('bad values: integers above 2^53 and unknown member states', (t) => {
-  const root = protobuf.loadSync(gossipProtoPath);
+  const root = gossipRoot;
   const Packet = root.lookupType('shoal.gossip.Packet');
   const encode = (obj: object) => Uint8Array.from([WireKind.GossipPacket, ...Packet.encode(Packet.fromObject(obj)).finish()]);
   const huge = encode({ msgs: [{ nack: { seqNo: '9007199254740992' } }] });
@@ -283,6 +283,7 @@ test('a limit given as undefined keeps its default', (t) => {
   const big: GossipMessage = { type: MessageType.UserEvent, ltime: 1, name: 'x', payload: new Uint8Array(2000), coalesce: false };
   const r = decodePacket(encodePacket([big]), { packetMaxBytes: undefined });
   t.false(r.ok);
+  if (!r.ok) t.is(r.error.code, ErrorCode.PacketTooLarge); // refused by the default size bound, not by some other failure
 });
 
 test('peekWireKind routes frames by their first byte', (t) => {
@@ -311,7 +312,7 @@ test('decoders accept Buffers and views at an offset inside a larger buffer (as 
 });
 
 test('gossip.proto keeps one-byte tags: every field number <= 15', (t) => {
-  const root = protobuf.loadSync(gossipProtoPath);
+  const root = gossipRoot;
   const ids: number[] = [];
   root.nestedArray.forEach(function walk(ns: protobuf.ReflectionObject): void {
     if (ns instanceof protobuf.Type) ids.push(...ns.fieldsArray.map((f) => f.id));

@@ -32,6 +32,7 @@ import {
   entryArb,
   hardStateArb,
   raftMessageArb,
+  raftRoot,
   reflectDecode,
   reflectDecodeRaftMessage,
   reflectEncode,
@@ -185,8 +186,7 @@ test('empty bare encodings decode to defaults (proto3)', (t) => {
   t.deepEqual(encodeHardState({ term: 0, vote: '', commit: 0 }).length, 0);
 });
 
-test('raft.proto keeps one-byte tags, and its enums equal the TypeScript constants', async (t) => {
-  const { raftRoot } = await import('./raft-arbitraries.js');
+test('raft.proto keeps one-byte tags, and its enums equal the TypeScript constants', (t) => {
   const ids: number[] = [];
   for (const name of ['Entry', 'HardState', 'ConfState', 'ConfChange', 'SnapshotMeta', 'SnapshotChunk', 'Message']) {
     ids.push(...raftRoot.lookupType(`shoal.raft.${name}`).fieldsArray.map((f) => f.id));
