@@ -1,16 +1,14 @@
 import type { GossipContext } from './context.js';
 import { MemberState } from './messages.js';
 import type { MemberTable } from './state.js';
-import type { TimerHandle } from './timers.js';
 
 /**
  * The separate gossip loop: every gossipIntervalMs, send pending broadcasts
  * to gossipNodes random live members, and to members dead for less than
  * gossipToTheDeadMs (so a wrongly declared member hears it and refutes).
+ * It runs for the core's whole life: after a leave it spreads the Leave.
  */
 export class GossipLoop {
-  private timer: TimerHandle | undefined;
-
   constructor(
     private readonly ctx: GossipContext,
     private readonly table: MemberTable,
@@ -19,15 +17,10 @@ export class GossipLoop {
   start(nowMs: number): void {
     const c = this.ctx.config;
     if (c.gossipNodes === 0 || c.gossipIntervalMs === 0) return;
-    this.timer = this.ctx.timers.schedule(nowMs + c.gossipIntervalMs, (t) => {
+    this.ctx.timers.schedule(nowMs + c.gossipIntervalMs, (t) => {
       this.round(t);
       this.start(t);
     });
-  }
-
-  stop(): void {
-    this.ctx.timers.cancel(this.timer);
-    this.timer = undefined;
   }
 
   private round(nowMs: number): void {

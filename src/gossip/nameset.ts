@@ -9,10 +9,6 @@ export class NameSet {
     return this.items.length;
   }
 
-  has(name: string): boolean {
-    return this.index.has(name);
-  }
-
   add(name: string): void {
     if (this.index.has(name)) return;
     this.index.set(name, this.items.length);
@@ -33,10 +29,5 @@ export class NameSet {
   /** A uniformly random member (undefined when empty). */
   pick(rng: Rng): string | undefined {
     return this.items.length === 0 ? undefined : this.items[rng.int(this.items.length)];
-  }
-
-  /** A copy of the members, in no particular order. */
-  toArray(): string[] {
-    return this.items.slice();
   }
 }

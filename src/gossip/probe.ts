@@ -25,6 +25,8 @@ export const RELAYS_MAX = 1024;
  * before the prober gives up even with WAN values (3 s timeout, 5 s interval).
  */
 const RELAY_NACK_FRACTION = 0.8;
+/** Reaped names the probe order may still hold before it is compacted (see Prober.onReaped). */
+const REAPED_COMPACT_MIN = 64;
 
 export function relayNackAfterMs(probeTimeoutMs: number, probeIntervalMs: number): number {
   const ms = RELAY_NACK_FRACTION * Math.min(probeTimeoutMs, probeIntervalMs - probeTimeoutMs);
@@ -72,7 +74,7 @@ export class Prober {
     private readonly table: MemberTable,
   ) {
     table.onAdded = (name) => this.add(name);
-    table.onRemoved = (name) => this.reapedSinceShuffle.add(name);
+    table.onRemoved = (name) => this.onReaped(name);
   }
 
   /** Starts the probe loop: first probe one (scaled) interval from now. */
@@ -95,6 +97,28 @@ export class Prober {
     const j = this.ctx.rng.int(this.order.length);
     const last = this.order.length - 1;
     [this.order[j], this.order[last]] = [this.order[last], this.order[j]];
+  }
+
+  /**
+   * A reaped name stays in `order` until the next reshuffle. Under churn of
+   * new names (each joins, leaves, is reaped) a round could then grow without
+   * end, as could reapedSinceShuffle: once the reaped outnumber the table,
+   * drop them from the order in place (the round goes on where it was).
+   */
+  private onReaped(name: string): void {
+    this.reapedSinceShuffle.add(name);
+    if (this.reapedSinceShuffle.size <= Math.max(REAPED_COMPACT_MIN, this.table.size)) return;
+    const rows = this.table.rows;
+    const kept: string[] = [];
+    let index = 0;
+    for (let i = 0; i < this.order.length; i++) {
+      if (rows.slotOf(this.order[i]) === -1) continue;
+      if (i < this.index) index++;
+      kept.push(this.order[i]);
+    }
+    this.order = kept;
+    this.index = index;
+    this.reapedSinceShuffle.clear();
   }
 
   private nextSeq(): number {

@@ -57,10 +57,6 @@ export class GossipTraffic {
     return n;
   }
 
-  get bytesSent(): number {
-    return this.packetBytesSent + this.frameBytesSent;
-  }
-
   snapshot(): GossipTrafficSnapshot {
     const msgsSent: Record<string, number> = {};
     this.msgsByType.forEach((c, t) => {

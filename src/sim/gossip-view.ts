@@ -59,10 +59,6 @@ export class MembershipView {
     return id;
   }
 
-  hasSubject(name: string): boolean {
-    return this.subjectIndex.has(name);
-  }
-
   /** Start tracking an observer slot with an empty row (all unknown). */
   openRow(slot: number): void {
     assert(slot < viewLimits.maxObservers, 'too many observers');
@@ -77,10 +73,6 @@ export class MembershipView {
     const n = this.subjectNames.length;
     for (let s = 0; s < n; s++) if (row[s] !== 0) this.counts[row[s] * this.capacity + s]--;
     this.rows[slot] = undefined;
-  }
-
-  isOpen(slot: number): boolean {
-    return this.rows[slot] !== undefined;
   }
 
   set(slot: number, subject: string, seen: Seen): void {

@@ -1,7 +1,8 @@
 import type { GossipMessage } from '../gossip/messages.js';
 import { MessageType } from '../gossip/messages.js';
 import { assert } from '../util/assert.js';
-import { compoundOverheadBytes, decodeFrame, decodePacket, encodeFrame, encodePacket, encodedSize } from '../wire/gossip-codec.js';
+import { packetSizeBytes } from '../gossip/size.js';
+import { decodeFrame, decodePacket, encodeFrame, encodePacket } from '../wire/gossip-codec.js';
 import { bodySize, gossipSizeFromBody } from '../wire/gossip-encode.js';
 import { wireKindBytes } from '../wire/kind.js';
 
@@ -26,11 +27,7 @@ export interface GossipWire {
  * Frame sizes do not include the transport's stream length prefix.
  */
 export const codecWire: GossipWire = {
-  packetSizeBytes(msgs) {
-    let n = compoundOverheadBytes;
-    for (const m of msgs) n += encodedSize(m);
-    return n;
-  },
+  packetSizeBytes: packetSizeBytes,
   frameSizeBytes(msg) {
     return wireKindBytes + gossipSizeFromBody(bodySize(msg));
   },

@@ -18,11 +18,6 @@ export function suspicionTimeoutsMs(c: GossipConfig, n: number): { minMs: number
   return { minMs, maxMs: c.suspicionMaxTimeoutMult * minMs };
 }
 
-/** Times each update is retransmitted by each member: retransmitMult * ceil(log10(n + 1)). */
-export function retransmits(c: GossipConfig, n: number): number {
-  return c.retransmitMult * Math.ceil(Math.log10(n + 1));
-}
-
 /**
  * Gossip rounds for a push epidemic with fan-out f to reach all n members
  * with high probability: log_{f+1}(n) + ln(n)/f (Pittel / Karp et al.), plus

@@ -208,3 +208,31 @@ test('a member we hold dead that pings us is told so in the ack, and refutes', (
   t.true(net.core('n2').localMember().incarnation >= 1);
   t.is(a.member('n2')?.state, MemberState.Alive);
 });
+
+test('the probe order stays bounded under churn of reaped names, and keeps the members still there', (t) => {
+  const net = new Net();
+  // Probing far slower than reaping: every churned name is reaped before the first probe (no reshuffle yet).
+  const core = net.add('n1', { probeIntervalMs: 60_000, reapDeadAfterMs: 1000, reconnectTimeoutMs: 1000, gossipToTheDeadMs: 1000 });
+  const step = (msg: Parameters<typeof core.step>[1]): void => core.step(addrOf('n9'), msg, 'packet', net.nowMs);
+  step({ type: MessageType.Alive, incarnation: 1, name: 'keep', addr: '10.9.9.9:1', tags: {} });
+  const churned = 2000;
+  for (let i = 0; i < churned; i++) {
+    step({ type: MessageType.Alive, incarnation: 1, name: `x${i}`, addr: `10.8.${i >> 8}.${i & 255}:1`, tags: {} });
+    step({ type: MessageType.Leave, incarnation: 1, name: `x${i}` });
+    if (i % 100 === 99) {
+      net.nowMs += 1500;
+      core.tick(net.nowMs);
+      core.ready();
+    }
+  }
+  t.true(net.nowMs < 60_000, 'no probe ran yet');
+  t.is(core.stats.reaped, churned);
+  const prober = (core as unknown as { prober: { order: string[]; reapedSinceShuffle: Set<string> } }).prober;
+  t.true(prober.order.length <= 64 + core.members().length, `probe order holds ${prober.order.length} names`);
+  t.true(prober.reapedSinceShuffle.size <= 64 + core.members().length);
+  t.true(prober.order.includes('keep'));
+  net.nowMs = 60_000;
+  core.tick(net.nowMs);
+  const pings = core.ready().packets.filter((p) => p.msgs.some((m) => m.type === MessageType.Ping));
+  t.deepEqual(pings.map((p) => p.to), ['10.9.9.9:1'], 'the member that stayed is probed');
+});
