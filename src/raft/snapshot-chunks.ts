@@ -19,10 +19,6 @@ export class SnapshotAssembler {
   private chunks: Uint8Array[] = [];
   private bytes = 0;
 
-  get receivingIndex(): number {
-    return this.meta?.index ?? 0;
-  }
-
   reset(): void {
     this.meta = undefined;
     this.from = '';

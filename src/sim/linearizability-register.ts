@@ -80,7 +80,7 @@ export function registerHistory(rng: Rng, o: RegisterHistoryOptions): Operation<
   }
   // Record in time order of events, as a live recorder would.
   const history = new History<KvInput, KvOutput>();
-  const events: { timeMs: number; isCall: boolean; p: Planned; id?: number }[] = [];
+  const events: { timeMs: number; isCall: boolean; p: Planned }[] = [];
   for (const p of planned) {
     events.push({ timeMs: p.callMs, isCall: true, p });
     events.push({ timeMs: p.returnMs, isCall: false, p });

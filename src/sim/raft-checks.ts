@@ -8,6 +8,7 @@
  *  - no acknowledged write lost: each key's final value is the effect of a
  *    write that no acknowledged write definitely superseded.
  */
+import { bytesEqual } from '../raft/message.js';
 import { RaftRole, type NodeId } from '../raft/types.js';
 import { OpStatus, type Operation } from './history.js';
 import type { KvInput, KvOutput } from './linearizability-kv.js';
@@ -27,7 +28,7 @@ export function checkLogMatching(cluster: RaftCluster): string[] {
       if (e.index > commit) break;
       const applied = cluster.appliedByIndex.get(e.index);
       if (applied === undefined) continue;
-      if (applied.term !== e.term || !sameBytes(applied.data, e.data)) {
+      if (applied.term !== e.term || !bytesEqual(applied.data, e.data)) {
         problems.push(`log matching: ${id} holds term ${e.term} at committed index ${e.index}, ${applied.by} applied term ${applied.term}`);
         if (problems.length >= problemsMax) return problems;
       }
@@ -59,7 +60,7 @@ function logsDisagree(cluster: RaftCluster, a: NodeId, b: NodeId): string | unde
   for (let i = anchor; i >= 0; i--) {
     const other = sb.entry(ea[i].index);
     if (other === undefined) break;
-    if (other.term !== ea[i].term || !sameBytes(other.data, ea[i].data)) {
+    if (other.term !== ea[i].term || !bytesEqual(other.data, ea[i].data)) {
       return `log matching: ${a} and ${b} agree at index ${ea[anchor].index} term ${ea[anchor].term} but differ at ${ea[i].index}`;
     }
   }
@@ -157,10 +158,4 @@ export function checkNoLostWrites(ops: readonly KvOp[], finalState: ReadonlyMap<
     }
   }
   return problems;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

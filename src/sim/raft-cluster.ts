@@ -9,6 +9,7 @@
  */
 import { validateRaftConfig, type RaftConfig } from '../raft/config.js';
 import type { KvApplied } from '../raft/kv-machine.js';
+import { bytesEqual } from '../raft/message.js';
 import { RaftRole, type ConfState, type Entry, type Message, type NodeId } from '../raft/types.js';
 import type { RaftStatus } from '../raft/status.js';
 import { SeededRng } from '../util/rng.js';
@@ -287,10 +288,4 @@ const encoder = new TextEncoder();
 
 export function requestKey(clientId: string, seq: number): string {
   return `${clientId}#${seq}`;
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

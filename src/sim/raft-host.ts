@@ -12,12 +12,12 @@ import { KvMachine, type KvApplied } from '../raft/kv-machine.js';
 import { RaftNode } from '../raft/node.js';
 import { splitReadyMessages } from '../raft/ready-order.js';
 import type { RaftConfig } from '../raft/config.js';
-import { EntryType, RaftRole, type Entry, type HardState, type Message, type NodeId, type Ready } from '../raft/types.js';
+import { EntryType, type Entry, type HardState, type Message, type NodeId, type Ready } from '../raft/types.js';
 import type { RaftStatus } from '../raft/status.js';
 import type { SeededRng } from '../util/rng.js';
 import type { Scheduler } from './scheduler.js';
 import type { SimNetwork } from './network.js';
-import type { SimRaftStorage } from './raft-storage.js';
+import type { PersistBatch, SimRaftStorage } from './raft-storage.js';
 
 export interface RaftHostOptions {
   tickMs: number;
@@ -109,10 +109,6 @@ export class RaftHost {
     return this.node.status();
   }
 
-  isLeader(): boolean {
-    return this.node.status().role === RaftRole.Leader;
-  }
-
   propose(data: Uint8Array, context: Uint8Array): void {
     this.node.propose(data, context);
     this.kick();
@@ -168,7 +164,7 @@ export class RaftHost {
     // As the real shells: the leader's appends and heartbeats leave before its own fsync (thesis §10.2.1).
     const { early, late } = splitReadyMessages(rd, this.persistedHardState);
     this.sendAll(early);
-    const batch: Parameters<SimRaftStorage['write']>[0] = { entries: rd.entries };
+    const batch: PersistBatch = { entries: rd.entries };
     if (rd.hardState !== undefined) batch.hardState = rd.hardState;
     if (rd.snapshot !== undefined) batch.snapshot = rd.snapshot;
     this.storage.write(batch);
@@ -243,5 +239,4 @@ export class RaftHost {
     this.snapshotIndex = this.appliedIndex;
     this.counters.compactions++;
   }
-
 }

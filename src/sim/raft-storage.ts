@@ -44,10 +44,6 @@ export class SimRaftStorage {
     this.atStart = structuredClone(this.durable);
   }
 
-  get hasStaged(): boolean {
-    return this.staged !== undefined;
-  }
-
   /** Stage a batch; it becomes durable at fsync(). One batch at a time. */
   write(batch: PersistBatch): void {
     assert(this.staged === undefined, 'a batch is already staged and not yet fsynced');

@@ -154,5 +154,3 @@ export class NodeFs implements FileSystem {
     }
   }
 }
-
-export { CrashFs } from './crash-fs.js';

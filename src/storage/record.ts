@@ -26,6 +26,8 @@ export const MAX_RECORD_PAYLOAD_BYTES_DEFAULT = 64 * 1024 * 1024;
 export const SEGMENT_MAGIC = 0x4c574853; // "SHWL" little-endian
 export const SEGMENT_FORMAT_VERSION = 1;
 const VOTE_BYTES_MAX = 1024;
+/** An entry record's payload before its data: index u64, term u64, type u8. */
+export const ENTRY_PAYLOAD_HEADER_BYTES = 17;
 const MAX_U32 = 0x1_0000_0000;
 
 export interface SegmentHeader {
@@ -168,7 +170,7 @@ class Reader {
 }
 
 export function encodeEntry(e: Entry): Uint8Array {
-  return encodeRecord(RecordType.Entry, new Writer(17 + e.data.length).u64(e.index).u64(e.term).u8(e.type).bytes(e.data).done());
+  return encodeRecord(RecordType.Entry, new Writer(ENTRY_PAYLOAD_HEADER_BYTES + e.data.length).u64(e.index).u64(e.term).u8(e.type).bytes(e.data).done());
 }
 
 export function decodeEntry(payload: Uint8Array): Entry {

@@ -17,6 +17,7 @@ import { assert } from '../util/assert.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import type { FileHandle, FileSystem } from './fs.js';
 import {
+  ENTRY_PAYLOAD_HEADER_BYTES,
   MAX_RECORD_PAYLOAD_BYTES_DEFAULT,
   encodeEntry,
   encodeHardState,
@@ -209,7 +210,7 @@ export class Wal {
         assert(e.index <= lastIndex + 1, `entry ${e.index} leaves a gap after ${lastIndex}`);
         assert(e.index > markerIndex, `entry ${e.index} is covered by the snapshot at ${markerIndex}`);
       }
-      if (e.data.length + 17 > this.options.maxRecordPayloadBytes) {
+      if (ENTRY_PAYLOAD_HEADER_BYTES + e.data.length > this.options.maxRecordPayloadBytes) {
         return Promise.reject(
           new ShoalError(ErrorCode.InvalidArgument, `entry ${e.index} has ${e.data.length} data bytes, above the record limit ${this.options.maxRecordPayloadBytes}`),
         );

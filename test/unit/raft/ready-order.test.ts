@@ -1,5 +1,5 @@
 import test from 'ava';
-import { splitReadyMessages } from '../../../src/raft/ready-order.js';
+import { mustSync, splitReadyMessages } from '../../../src/raft/ready-order.js';
 import { MessageType, type HardState, type Message, type Ready } from '../../../src/raft/types.js';
 
 const msg = (type: MessageType, to = 'b'): Message => ({
@@ -33,4 +33,16 @@ test('a term or vote change holds every message until it is durable', (t) => {
 test('a snapshot to install holds every message until it is durable', (t) => {
   const snapshot = { meta: { index: 10, term: 2, conf: { voters: ['a'], learners: [] } }, data: new Uint8Array() };
   t.deepEqual(splitReadyMessages(ready({ messages: [msg(MessageType.App)], snapshot }), hs(2, 'a', 5)).early, []);
+});
+
+test('mustSync: entries, a snapshot, a term or a vote need an fsync; a commit-only change does not', (t) => {
+  const entry = { term: 2, index: 8, type: 0 as const, data: new Uint8Array() };
+  const snapshot = { meta: { index: 10, term: 2, conf: { voters: ['a'], learners: [] } }, data: new Uint8Array() };
+  t.true(mustSync(ready({ entries: [entry] }), hs(2, 'a', 5)));
+  t.true(mustSync(ready({ snapshot }), hs(2, 'a', 5)));
+  t.true(mustSync(ready({ hardState: hs(3, 'a', 5) }), hs(2, 'a', 5)), 'term');
+  t.true(mustSync(ready({ hardState: hs(2, 'b', 5) }), hs(2, '', 5)), 'vote');
+  t.true(mustSync(ready({ hardState: hs(1, '', 0) }), undefined), 'nothing persisted yet');
+  t.false(mustSync(ready({ hardState: hs(2, 'a', 9) }), hs(2, 'a', 5)), 'commit only');
+  t.false(mustSync(ready({ messages: [msg(MessageType.Heartbeat)] }), hs(2, 'a', 5)));
 });
