@@ -17,6 +17,7 @@ import { MemberState } from '../gossip/messages.js';
 import { ConfChangeType, type ConfChange } from '../raft/types.js';
 import { validateAutopilotConfig, type AutopilotConfig } from './autopilot/config.js';
 import { planVoterChange } from './autopilot/planner.js';
+import { quorumOf } from './autopilot/planner-view.js';
 import { isVoterEligible, zoneOf } from './autopilot/tags.js';
 
 /** Eligible members kept as learners beyond the voters (warm spares); the rest follow the config by watch. */
@@ -49,8 +50,6 @@ export class AutopilotDriver {
   private members: readonly MemberInfo[] = [];
   private nextRunMs = 0;
   private inflight: { cc: ConfChange; sinceMs: number } | undefined;
-  /** The last action planned, for status and tests. */
-  lastAction: (AutopilotAction & { atMs: number }) | undefined;
 
   constructor(
     private readonly config: AutopilotConfig,
@@ -107,7 +106,6 @@ export class AutopilotDriver {
     else action = { kind: 'change', cc: plan.change, reason: plan.reason };
     if (action === undefined) return undefined;
     if (action.kind === 'change') this.inflight = { cc: action.cc, sinceMs: nowMs };
-    this.lastAction = { ...action, atMs: nowMs };
     return action;
   }
 
@@ -116,7 +114,7 @@ export class AutopilotDriver {
     const active = (n: string): boolean => n === view.leader || view.progress[n]?.recentActive === true;
     if (!active(node)) return false;
     const activeVoters = view.voters.filter(active).length;
-    return activeVoters + 1 >= Math.floor((view.voters.length + 1) / 2) + 1;
+    return activeVoters + 1 >= quorumOf(view.voters.length + 1);
   }
 
   private spareLearner(view: AutopilotView): AutopilotAction | undefined {

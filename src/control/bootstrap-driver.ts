@@ -27,8 +27,6 @@ export class BootstrapDriver {
   bootTag: string | undefined;
   /** What the last decision was, for status. */
   state = 'waiting for members';
-  /** Cluster ids seen beside the one joined (a split brain to report). */
-  otherClusterIds: string[] = [];
 
   constructor(
     private readonly name: string,
@@ -54,7 +52,6 @@ export class BootstrapDriver {
         return { kind: 'none' };
       case 'join-existing':
         this.state = `joining cluster ${d.clusterId}`;
-        this.otherClusterIds = d.otherClusterIds;
         return { kind: 'start', voters: [], clusterId: d.clusterId };
       case 'wait':
         this.state = d.reason;

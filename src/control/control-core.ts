@@ -26,7 +26,7 @@ import { assert } from '../util/assert.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import { AutopilotDriver, controlAutopilotConfig } from './autopilot-driver.js';
-import { TAG_CLUSTER } from './autopilot/tags.js';
+import { clusterIdOf } from './autopilot/tags.js';
 import { BootstrapDriver } from './bootstrap-driver.js';
 import { ControlTags } from './control-tags.js';
 import { controlRaftDefaults, validateControlConfig, type ControlConfig } from './control-config.js';
@@ -47,6 +47,7 @@ import { readContext, RequestTracker } from './requests.js';
 import { encodeCommand, type Command } from './store/commands.js';
 import { ConfigStore, failureToError } from './store/config-store.js';
 import type { ApplyResult } from './store/types.js';
+import { utf8Bytes } from './store/keys.js';
 import { validateCommand } from './store/validate.js';
 
 export type { ControlConfig } from './control-config.js';
@@ -126,8 +127,8 @@ export class ControlCore {
     } else if (this.tags.clusterId === undefined) {
       // Raft state without a persisted cluster id: take the one gossip shows.
       for (const m of members) {
-        const id = m.tags[TAG_CLUSTER];
-        if (m.name !== this.config.name && id !== undefined && id.length > 0) {
+        const id = m.name === this.config.name ? undefined : clusterIdOf(m.tags);
+        if (id !== undefined) {
           this.tags.clusterId = id;
           break;
         }
@@ -172,7 +173,7 @@ export class ControlCore {
 
   write(requestId: string, command: Command, nowMs: number): void {
     this.now(nowMs);
-    const refusal = this.admit(requestId, true) ?? validateCommand(command);
+    const refusal = this.admit(requestId) ?? validateCommand(command);
     if (refusal !== undefined) return this.requests.refuse(requestId, refusal);
     const tag = this.tagFor(requestId);
     const data = encodeEnvelope(tag, encodeCommand(command));
@@ -187,7 +188,7 @@ export class ControlCore {
       this.requests.answer(this.state.read(requestId, query));
       return;
     }
-    const refusal = this.admit(requestId, true);
+    const refusal = this.admit(requestId);
     if (refusal !== undefined) return this.requests.refuse(requestId, refusal);
     const tag = this.tagFor(requestId);
     this.requests.add({ kind: 'read', requestId, tag, query, attempt: 0, readIndex: undefined, ...this.timing(), internal: false });
@@ -199,7 +200,7 @@ export class ControlCore {
   }
 
   removePeer(name: string, requestId: string): void {
-    const refusal = this.admit(requestId, true);
+    const refusal = this.admit(requestId);
     if (refusal !== undefined) return this.requests.refuse(requestId, refusal);
     const tag = this.tagFor(requestId);
     this.requests.add({ kind: 'remove-peer', requestId, tag, node: name, ...this.timing(), internal: false });
@@ -292,11 +293,11 @@ export class ControlCore {
   // ---- requests ----------------------------------------------------------------
 
   /** Why a request cannot be taken now, or undefined. */
-  private admit(requestId: string, needsRaft: boolean): ShoalError | undefined {
-    if (requestId.length === 0 || new TextEncoder().encode(requestId).length > requestIdBytesMax) {
+  private admit(requestId: string): ShoalError | undefined {
+    if (requestId.length === 0 || utf8Bytes(requestId) > requestIdBytesMax) {
       return new ShoalError(ErrorCode.InvalidArgument, `request id must be 1..${requestIdBytesMax} bytes`);
     }
-    if (needsRaft && !this.isMember()) {
+    if (!this.isMember()) {
       return new ShoalError(ErrorCode.NoQuorum, this.node === undefined ? 'not bootstrapped yet' : `${this.config.name} is neither voter nor learner`);
     }
     if (this.requests.has(this.tagFor(requestId))) return new ShoalError(ErrorCode.InvalidArgument, `request ${requestId} is already in flight`);

@@ -111,16 +111,10 @@ export class ControlCluster {
 
   /**
    * What the gossip nodes see of the simulation. The network is shared with
-   * Raft: gossip nodes only send gossip payloads and only gossip nodes send to
-   * gossip addresses, so on their addresses the network carries GossipPayload only.
-   */
-  /**
-   * What the gossip nodes see of the simulation. The network is shared with
    * Raft, but gossip nodes only send gossip payloads and only gossip nodes send
    * to gossip addresses: on those addresses it carries GossipPayload only.
    */
   private readonly gossipHost: SimGossipHost;
-
 
   // ---- members -----------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import {
   uintValue,
   type JsonObject,
 } from './json-read.js';
+import { utf8Encode } from './keys.js';
 import { storeLimits } from './limits.js';
 import type { LeaseId, RequestId } from './types.js';
 import { validateCommand } from './validate.js';
@@ -106,7 +107,7 @@ const formatVersion = 1;
 export type DecodeResult = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly error: ShoalError };
 
 export function encodeCommand(command: Command): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(toWire(command)));
+  return utf8Encode(JSON.stringify(toWire(command)));
 }
 
 /** Bounded, never throws. Checks structure, then validateCommand(). */

@@ -126,10 +126,6 @@ export class ConfigStore {
     return this.keys.size;
   }
 
-  get leaseCount(): number {
-    return this.lessor.size;
-  }
-
   /** Decode a Raft entry's data and apply it; bad bytes are an error result (the index still counts as applied). */
   applyEntry(data: Uint8Array, raftIndex: number): ApplyResult {
     const decoded = decodeCommand(data);
@@ -138,7 +134,9 @@ export class ConfigStore {
       this.advanceIndex(raftIndex);
       return { ok: false, revision: this.currentRevision, duplicate: false, error: failureOf(decoded.error) };
     }
-    return this.apply(decoded.command, raftIndex);
+    // decodeCommand() already validated it.
+    this.advanceIndex(raftIndex);
+    return this.applyValid(decoded.command);
   }
 
   /** Apply one committed command. Never throws on bad input: errors are results. */
@@ -149,6 +147,10 @@ export class ConfigStore {
       this.counters.invalid++;
       return { ok: false, revision: this.currentRevision, duplicate: false, error: failureOf(invalid) };
     }
+    return this.applyValid(command);
+  }
+
+  private applyValid(command: Command): ApplyResult {
     const verdict = this.sessions.check(command.req);
     if (verdict.kind === 'duplicate') {
       this.counters.duplicates++;

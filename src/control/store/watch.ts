@@ -194,7 +194,8 @@ export class WatchHub {
    * Progress notification (etcd's progress notify): every caught-up watch
    * that is not held back gets an empty batch with the current revision, so
    * a client watching a quiet prefix can resume from a recent revision
-   * instead of one compaction has removed. The shell calls it on a timer.
+   * instead of one compaction has removed. Not wired yet: the HTTP watch
+   * stream's keep-alive does not carry a revision (see the closing note).
    */
   notifyProgress(): void {
     const current = this.source.currentRevision();

@@ -1,5 +1,6 @@
 /** fast-check generators of config store command sequences over a small key space (many collisions). */
 import fc from 'fast-check';
+import { compareOps, type Compare } from '../../../src/control/store/commands.js';
 import type { CommandBody } from './store-helpers.js';
 import { b } from './store-helpers.js';
 
@@ -13,15 +14,13 @@ const op = fc.oneof(
   fc.record({ type: fc.constant('delete' as const), key }),
   fc.record({ type: fc.constant('get' as const), key }),
 );
-const compare = fc.oneof(
-  fc.record({ key, target: fc.constant('value' as const), op: fc.constantFrom('=', '!=', '<', '>' as const), value }),
-  fc.record({
-    key,
-    target: fc.constantFrom('version', 'createRevision', 'modRevision' as const),
-    op: fc.constantFrom('=', '!=', '<', '>' as const),
-    value: fc.nat(8),
-  }),
-);
+/** A txn compare over these keys, values and revision/version numbers (shared with store-validate.test.ts). */
+export const compareOf = (key: fc.Arbitrary<string>, value: fc.Arbitrary<Uint8Array>, number: fc.Arbitrary<number>): fc.Arbitrary<Compare> =>
+  fc.oneof(
+    fc.record({ key, target: fc.constant('value' as const), op: fc.constantFrom(...compareOps), value }),
+    fc.record({ key, target: fc.constantFrom('version', 'createRevision', 'modRevision' as const), op: fc.constantFrom(...compareOps), value: number }),
+  );
+const compare = compareOf(key, value, fc.nat(8));
 /** Txn branches with distinct written keys (duplicates are refused by validation, tested elsewhere). */
 const branch = fc.array(op, { maxLength: 4 }).map((ops) => {
   const written = new Set<string>();

@@ -4,6 +4,7 @@ import { decodeCommand, encodeCommand, type Command } from '../../../src/control
 import { ConfigStore } from '../../../src/control/store/config-store.js';
 import { storeLimits } from '../../../src/control/store/limits.js';
 import { validateCommand, validateKey, validatePrefix, validateValue } from '../../../src/control/store/validate.js';
+import { compareOf } from './store-arbitraries.js';
 import { b } from './store-helpers.js';
 
 const req = { client: 'c', seq: 1 };
@@ -71,15 +72,7 @@ const command: fc.Arbitrary<Command> = (() => {
     fc.record({ type: fc.constant('delete' as const), key }),
     fc.record({ type: fc.constant('get' as const), key }),
   );
-  const cmp = fc.oneof(
-    fc.record({ key, target: fc.constant('value' as const), op: fc.constantFrom('=', '!=', '<', '>' as const), value }),
-    fc.record({
-      key,
-      target: fc.constantFrom('version', 'createRevision', 'modRevision' as const),
-      op: fc.constantFrom('=', '!=', '<', '>' as const),
-      value: fc.nat(),
-    }),
-  );
+  const cmp = compareOf(key, value, fc.nat());
   return fc.oneof(
     fc.record({ type: fc.constant('put' as const), req: rq, key, value }, { requiredKeys: ['type', 'req', 'key', 'value'] }),
     fc.record({ type: fc.constant('put' as const), req: rq, key, value, lease: fc.integer({ min: 1, max: 9 }), prevRevision: fc.nat() }),
