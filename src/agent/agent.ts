@@ -124,11 +124,13 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     this.shell = shell;
     this.startedMs = shell.now();
     transport.onPacket((from, data) => {
-      if (peekWireKind(data) === WireKind.GossipPacket || peekWireKind(data) === undefined) shell.handlePacket(from, data);
+      const kind = peekWireKind(data);
+      if (kind === WireKind.GossipPacket || kind === undefined) shell.handlePacket(from, data);
       else this.packetsUnrouted++;
     });
     transport.onFrame((from, data) => {
-      if (peekWireKind(data) === WireKind.GossipFrame || peekWireKind(data) === undefined) shell.handleFrame(from, data);
+      const kind = peekWireKind(data);
+      if (kind === WireKind.GossipFrame || kind === undefined) shell.handleFrame(from, data);
       else this.framesUnrouted++;
     });
   }
@@ -371,11 +373,13 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     if (this.membershipTimer) clearInterval(this.membershipTimer);
     // The control plane stops before gossip (it started after it).
     await this.follower?.stop();
+    // Best effort on the way out: everything acknowledged is already fsynced, and gossip must still stop.
     await this.control?.close({ handOff: leave }).catch(() => undefined);
     const snapshotAddrs = this.aliveAddrs();
     this.shell.stop();
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     await Promise.all([this.http?.close(), this.transport.close(), this.saveSnapshot(snapshotAddrs, leave)]);
+    // Best effort: a temp dir left behind is harmless and must not fail stop().
     if (this.tempDataDir !== undefined) await rm(this.tempDataDir, { recursive: true, force: true }).catch(() => undefined);
     this.phase = 'stopped';
     this.emit('stopped');

@@ -45,6 +45,8 @@ export interface FollowerStatus {
   lagRevisions: number;
   synced: boolean;
   resyncs: number;
+  /** Syncs that failed (unreachable upstream, broken stream...) and were retried. */
+  syncErrors: number;
 }
 
 export class ConfigFollower {
@@ -55,9 +57,11 @@ export class ConfigFollower {
   private abort: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private upstreamHttp = '';
+  /** The HTTP API to follow, chosen from the gossip view when it changes (not per request). */
+  private upstreamCandidate: string | undefined;
   private leaderRevision = 0;
-  private members: readonly MemberInfo[] = [];
   resyncs = 0;
+  syncErrors = 0;
 
   constructor(
     private readonly self: string,
@@ -70,11 +74,13 @@ export class ConfigFollower {
 
   /** The gossip view: where the Raft members' HTTP APIs are. */
   onMembership(members: readonly MemberInfo[]): void {
-    this.members = members;
     for (const m of members) {
       const rev = m.tags[TAG_REVISION];
       if (rev !== undefined && m.state === MemberState.Alive) this.leaderRevision = Number(rev) || 0;
     }
+    const alive = members.filter((m) => m.name !== this.self && m.state === MemberState.Alive && m.tags[TAG_HTTP_ADDR] !== undefined);
+    const leader = alive.find((m) => m.tags[TAG_REVISION] !== undefined);
+    this.upstreamCandidate = (leader ?? alive.find((m) => m.tags[TAG_CLUSTER] !== undefined))?.tags[TAG_HTTP_ADDR];
   }
 
   /** Keep the copy in sync (idempotent). */
@@ -103,17 +109,16 @@ export class ConfigFollower {
       lagRevisions: Math.max(0, this.leaderRevision - this.revisionValue),
       synced: this.synced,
       resyncs: this.resyncs,
+      syncErrors: this.syncErrors,
     };
   }
 
   /** A Raft member's HTTP API: the leader (it advertises shoal.rev) first, else any member of the cluster. */
   upstream(): ConfigClient {
-    const alive = this.members.filter((m) => m.name !== this.self && m.state === MemberState.Alive && m.tags[TAG_HTTP_ADDR] !== undefined);
-    const leader = alive.find((m) => m.tags[TAG_REVISION] !== undefined);
-    const any = leader ?? alive.find((m) => m.tags[TAG_CLUSTER] !== undefined);
-    if (any === undefined) throw new ShoalError(ErrorCode.Unavailable, `no member of the control plane is reachable from ${this.self}`);
-    this.upstreamHttp = any.tags[TAG_HTTP_ADDR]!;
-    return new ConfigClient(this.upstreamHttp);
+    const http = this.upstreamCandidate;
+    if (http === undefined) throw new ShoalError(ErrorCode.Unavailable, `no member of the control plane is reachable from ${this.self}`);
+    this.upstreamHttp = http;
+    return new ConfigClient(http);
   }
 
   get(key: string): GetResult {
@@ -143,6 +148,7 @@ export class ConfigFollower {
         }
       } catch (e) {
         if (signal.aborted) return;
+        this.syncErrors++; // retried below; the count shows in raftStatus().follower
         if (isShoalError(e, ErrorCode.Compacted)) this.synced = false; // fell behind the history: list again
       }
       await new Promise((r) => setTimeout(r, ConfigFollowerLimits.retryMs));

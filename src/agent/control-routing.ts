@@ -28,8 +28,11 @@ export class RoutingControlApi implements ControlApi {
 
   /** Voter or learner: the local Raft node serves. Before any cluster exists it answers too (ERR_NO_QUORUM). */
   isRaftMember(): boolean {
-    const s = this.shell.core.status();
-    return !s.bootstrapped && s.clusterId === '' ? true : s.voters.includes(this.name) || s.learners.includes(this.name);
+    // Every request asks: read the Raft configuration only, not the whole control status (counters, store...).
+    const core = this.shell.core;
+    const raft = core.raftStatus();
+    if (raft === undefined) return core.status().clusterId === '';
+    return raft.voters.includes(this.name) || raft.learners.includes(this.name);
   }
 
   private pick(): ControlApi {

@@ -34,7 +34,7 @@ import type { KeyValue, StoreResponse } from '../control/store/types.js';
 import type { MemberInfo } from '../gossip/events.js';
 import { MemberState } from '../gossip/messages.js';
 import type { HardState, Message, Ready } from '../raft/types.js';
-import { splitReadyMessages } from '../raft/ready-order.js';
+import { mustSync, splitReadyMessages } from '../raft/ready-order.js';
 import { ReadyLoop } from './ready-loop.js';
 import { RaftStorage } from '../storage/raft-storage.js';
 import { PeerLinks } from '../transport/peer-links.js';
@@ -272,6 +272,7 @@ export class ControlShell implements ControlBackend {
   async close(options: { handOff?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     if (options.handOff && this.core.status().role === 'leader') {
+      // Best effort: without a connected voter (or in time) the others elect a leader after a timeout.
       await this.transferLeader(undefined).catch(() => undefined);
       // Let the Ready that carried TimeoutNow reach the wire.
       await this.readyLoop.idle();
@@ -282,6 +283,7 @@ export class ControlShell implements ControlBackend {
     await this.links.close();
     const hs = this.latestHardState;
     if (this.storage !== undefined && hs !== undefined && hs !== this.persistedHardState) {
+      // Keep the newest commit index across a clean restart (best effort: it is volatile state).
       await this.storage.save({ hardState: hs, entries: [] }).catch(() => undefined);
     }
     this.core.store.closeWatches('control plane stopped');
@@ -387,11 +389,8 @@ export class ControlShell implements ControlBackend {
   /** Entries, snapshots and term/vote changes are fsynced before anything but the leader's appends is sent (commit-only changes ride along later). */
   private async persistAndSend(rd: Ready): Promise<void> {
     if (rd.hardState !== undefined) this.latestHardState = rd.hardState;
-    const hs = rd.hardState;
-    const p = this.persistedHardState;
-    const must = rd.entries.length > 0 || rd.snapshot !== undefined || (hs !== undefined && (p === undefined || hs.term !== p.term || hs.vote !== p.vote));
     let late = rd.messages;
-    if (must) {
+    if (mustSync(rd, this.persistedHardState)) {
       if (this.storage === undefined) throw new ShoalError(ErrorCode.StorageIo, 'raft state to persist but no storage is open');
       // The leader's appends and heartbeats leave before its own fsync (ready-order.ts).
       const split = splitReadyMessages(rd, this.persistedHardState);

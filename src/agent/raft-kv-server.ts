@@ -25,6 +25,7 @@ import type { AddressInfo } from 'node:net';
 import { kvLimits, type KvCommand, type KvRequestId } from '../raft/kv-machine.js';
 import { formatHostPort, type HostPort } from '../util/address.js';
 import { ErrorCode, ShoalError, isShoalError } from '../util/errors.js';
+import { HttpError, readJson as readJsonLimited, sendJson as send } from '../api/config-http.js';
 import type { RaftShell } from './raft-shell.js';
 
 export const raftKvHttpLimits = {
@@ -47,16 +48,6 @@ const statusByCode: Partial<Record<string, number>> = {
   [ErrorCode.StaleRequest]: 409,
   [ErrorCode.Aborted]: 499,
 };
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export class RaftKvServer {
   private readonly bootId = randomBytes(6).toString('hex');
@@ -222,43 +213,22 @@ function stringField(body: Record<string, unknown>, name: string): string {
   return v;
 }
 
-/** Read a bounded request body; past the limit answer 413. */
-async function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
+/** Reads (and ignores) the body of a request that takes none, within the same bound: the connection stays usable. */
+async function drain(req: http.IncomingMessage): Promise<void> {
   let size = 0;
   for await (const chunk of req) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > raftKvHttpLimits.bodyMaxBytes) {
-      throw new HttpError(413, ErrorCode.BadRequest, `request body exceeds ${raftKvHttpLimits.bodyMaxBytes} bytes`);
-    }
-    chunks.push(b);
+    size += (chunk as Buffer).length;
+    if (size > raftKvHttpLimits.bodyMaxBytes) throw new HttpError(413, ErrorCode.BadRequest, `request body exceeds ${raftKvHttpLimits.bodyMaxBytes} bytes`);
   }
-  return Buffer.concat(chunks);
 }
 
-async function drain(req: http.IncomingMessage): Promise<void> {
-  await readBody(req);
-}
-
+/** A JSON object body of at most bodyMaxBytes (413 past it); an empty body is {} when optional. */
 async function readJson(req: http.IncomingMessage, optional = false): Promise<Record<string, unknown>> {
-  const buf = await readBody(req);
-  if (buf.length === 0 && optional) return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(buf.toString('utf8'));
-  } catch {
-    throw badRequest('body is not valid JSON');
-  }
+  const v = await readJsonLimited(req, raftKvHttpLimits.bodyMaxBytes);
+  if (v === undefined && !optional) throw badRequest('body is not valid JSON');
+  if (v === undefined) return {};
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest('body must be a JSON object');
   return v as Record<string, unknown>;
-}
-
-function send(res: http.ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }
 
 function sendError(res: http.ServerResponse, e: unknown): void {

@@ -22,7 +22,7 @@ import { KvMachine, encodeKvCommand, type KvCommand, type KvRequestId, type KvRe
 import { validateRaftConfig } from '../raft/config.js';
 import { RaftNode } from '../raft/node.js';
 import { EntryType, type HardState, type Message, type NodeId, type Ready } from '../raft/types.js';
-import { splitReadyMessages } from '../raft/ready-order.js';
+import { mustSync, splitReadyMessages } from '../raft/ready-order.js';
 import { ReadyLoop } from './ready-loop.js';
 import { RaftStorage, type RaftStorageMetrics } from '../storage/raft-storage.js';
 import type { PeerLinkStats } from '../transport/peer-link-config.js';
@@ -343,7 +343,7 @@ export class RaftShell {
     const t0 = performance.now();
     if (rd.hardState !== undefined) this.latestHardState = rd.hardState;
     let late = rd.messages;
-    if (this.mustPersist(rd)) {
+    if (mustSync(rd, this.persistedHardState)) {
       // The leader's appends and heartbeats leave before its own fsync (ready-order.ts).
       const split = splitReadyMessages(rd, this.persistedHardState);
       for (const m of split.early) this.links.send(m.to, encodeRaftMessage(m));
@@ -383,22 +383,6 @@ export class RaftShell {
     this.serveReads();
     this.profile.handled(rd.messages.length, rd.committedEntries.length, t2 - t1, performance.now() - t2);
     if (this.applied - this.snapshotIndex >= this.options.snapshotEveryEntries) await this.snapshotAndCompact();
-  }
-
-  /**
-   * Entries, snapshots, and term or vote changes are persisted (with fsync)
-   * before anything is sent. A hard state that only advances `commit` is not
-   * worth an fsync of its own: the commit index is volatile state in Raft (a
-   * restarted node relearns it from the leader; replaying from an older commit
-   * is safe), so it rides along with the next write. etcd does the same
-   * (raft.MustSync: only entries, term or vote need a sync).
-   */
-  private mustPersist(rd: Ready): boolean {
-    if (rd.entries.length > 0 || rd.snapshot !== undefined) return true;
-    const hs = rd.hardState;
-    if (hs === undefined) return false;
-    const p = this.persistedHardState;
-    return p === undefined || hs.term !== p.term || hs.vote !== p.vote;
   }
 
   private dropped(key: string, code: string, leader: NodeId | ''): void {

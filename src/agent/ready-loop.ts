@@ -39,6 +39,7 @@ export class ReadyLoop {
 
   /** Resolves once no run is in progress. */
   async idle(): Promise<void> {
+    // A failed run was already handed to onError.
     await this.running?.catch(() => undefined);
   }
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import { formatHostPort, parseHostPort, type Address } from '../util/address.js';
 import type { MembershipService } from './types.js';
-import { HttpError, readJson as readJsonLimited, sendError, sendJson } from './config-http.js';
+import { clientGone, HttpError, readJson as readJsonLimited, sendError, sendJson } from './config-http.js';
 import { handleControlRoute } from './config-routes.js';
 import type { ControlApi } from './config-types.js';
 
@@ -91,16 +91,12 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, optio
       case 'POST /v1/join': {
         const body = await readJson(req);
         const addrs = parseJoinBody(body);
-        const ac = new AbortController();
-        const onClose = (): void => {
-          if (!res.writableFinished) ac.abort();
-        };
-        res.on('close', onClose);
+        const gone = clientGone(res);
         try {
-          const joined = await options.service.join(addrs, { signal: ac.signal });
+          const joined = await options.service.join(addrs, { signal: gone.signal });
           return sendJson(res, 200, { joined });
         } finally {
-          res.off('close', onClose);
+          gone.done();
         }
       }
       case 'POST /v1/leave': {

@@ -24,11 +24,6 @@ export interface HealthView {
   uptimeMs: number;
 }
 
-export interface JoinResult {
-  /** Seeds that answered the join's push-pull. */
-  joined: number;
-}
-
 export interface MembershipService {
   members(): MemberView[];
   /** Resolves with the number of seeds reached; rejects ShoalError ERR_JOIN_FAILED if none. */
@@ -36,8 +31,4 @@ export interface MembershipService {
   /** Broadcasts a graceful leave and resolves once it has spread (or a bounded time passed). */
   leave(): Promise<void>;
   health(): HealthView;
-}
-
-export interface ApiErrorBody {
-  error: { code: string; message: string };
 }

@@ -97,7 +97,8 @@ export async function serveWatch(req: http.IncomingMessage, res: http.ServerResp
   for (const events of held) text += linesOf(events);
   const drained = text.length === 0 || res.write(text);
   if (pendingClose !== undefined) return finish(pendingClose.error, pendingClose.lastRevision);
-  if (held.length >= WatchStreamLimits.earlyBatchesMax || held.length > 0) {
+  if (held.length > 0) {
+    // The store may have been held back by the early batches: let it go on once they are out.
     if (drained) handle.resume();
     else res.once('drain', () => handle?.resume());
   }

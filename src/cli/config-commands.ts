@@ -114,17 +114,19 @@ export async function runLeaseKeepAlive(id: number, opts: HttpOpt & { every?: nu
   if (opts.every === undefined) return ExitCode.Ok;
   const everyMs = opts.every * 1000;
   return new Promise<number>((resolve) => {
+    const finish = (code: number): void => {
+      clearInterval(timer);
+      process.off('SIGINT', onSignal);
+      resolve(code);
+    };
+    const onSignal = (): void => finish(ExitCode.Ok);
     const timer = setInterval(() => {
       once().catch((e: Error) => {
-        clearInterval(timer);
         io.err(`shoal: keep-alive failed: ${e.message}`);
-        resolve(ExitCode.Failure);
+        finish(ExitCode.Failure);
       });
     }, everyMs);
-    process.once('SIGINT', () => {
-      clearInterval(timer);
-      resolve(ExitCode.Ok);
-    });
+    process.once('SIGINT', onSignal);
   });
 }
 

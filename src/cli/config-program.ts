@@ -22,7 +22,10 @@ import {
 import type { CliIo } from './io.js';
 import { controlAgentDefaults, type ControlAgentOptions } from '../agent/control-options.js';
 
-const DEFAULT_HTTP = `127.0.0.1:${AgentDefaults.httpPort}`;
+export const DEFAULT_HTTP = `127.0.0.1:${AgentDefaults.httpPort}`;
+
+/** --http of the client commands: the agent's HTTP API. */
+export const httpOption = (): Option => new Option('--http <HOST:PORT>', 'HTTP API of the agent').default(DEFAULT_HTTP).argParser(parsePeerArg);
 
 const uintArg = (name: string) => (v: string): number => {
   const n = Number(v);
@@ -32,39 +35,37 @@ const uintArg = (name: string) => (v: string): number => {
 
 /** Adds `raft`, `config` and `lease` to the CLI program. */
 export function addControlCommands(program: Command, io: CliIo, setResult: (p: Promise<number>) => void): void {
-  const http = (): Option => new Option('--http <HOST:PORT>', 'HTTP API of the agent').default(DEFAULT_HTTP).argParser(parsePeerArg);
-
   const raft = program.command('raft').description('the control plane Raft group');
-  raft.command('status').description('leader, term, commit and applied index, voters, learners').addOption(http()).option('--json', 'print JSON')
+  raft.command('status').description('leader, term, commit and applied index, voters, learners').addOption(httpOption()).option('--json', 'print JSON')
     .action((opts) => setResult(runRaftStatus(opts, io)));
-  raft.command('transfer-leader').description('hand leadership to NAME (default: the most caught-up voter)').argument('[NAME]').addOption(http())
+  raft.command('transfer-leader').description('hand leadership to NAME (default: the most caught-up voter)').argument('[NAME]').addOption(httpOption())
     .action((name: string | undefined, opts) => setResult(runRaftTransferLeader(name, opts, io)));
-  raft.command('remove-peer').description('remove a voter or learner from the Raft group').argument('<NAME>').addOption(http())
+  raft.command('remove-peer').description('remove a voter or learner from the Raft group').argument('<NAME>').addOption(httpOption())
     .action((name: string, opts) => setResult(runRaftRemovePeer(name, opts, io)));
 
   const config = program.command('config').description('the replicated config store');
-  config.command('get').description('print a key\'s value (linearizable unless --serializable)').argument('<KEY>').addOption(http())
+  config.command('get').description('print a key\'s value (linearizable unless --serializable)').argument('<KEY>').addOption(httpOption())
     .option('--prefix', 'list every key under KEY as key=value').option('--serializable', 'read the local replica').option('--json', 'print JSON')
     .action((key: string, opts) => setResult(runConfigGet(key, opts, io)));
-  config.command('put').description('write a key').argument('<KEY>').argument('<VALUE>').addOption(http())
+  config.command('put').description('write a key').argument('<KEY>').argument('<VALUE>').addOption(httpOption())
     .option('--lease <ID>', 'attach to a lease', uintArg('lease')).option('--prev-revision <N>', 'only if the key is at this modRevision (0: absent)', uintArg('prev-revision'))
     .action((key: string, value: string, opts) => setResult(runConfigPut(key, value, opts, io)));
-  config.command('del').description('delete a key').argument('<KEY>').addOption(http())
+  config.command('del').description('delete a key').argument('<KEY>').addOption(httpOption())
     .action((key: string, opts) => setResult(runConfigDel(key, opts, io)));
-  config.command('watch').description('print changes under PREFIX until Ctrl-C').argument('[PREFIX]', 'key prefix', '').addOption(http())
+  config.command('watch').description('print changes under PREFIX until Ctrl-C').argument('[PREFIX]', 'key prefix', '').addOption(httpOption())
     .option('--from-revision <N>', 'replay from this revision', uintArg('from-revision')).option('--json', 'print the stream\'s JSON lines')
     .option('--count <N>', 'exit after N changes', parseCountArg(1, 1_000_000))
     .action((prefix: string, opts) => setResult(runConfigWatch(prefix, opts, io)));
-  config.command('txn').description('run a txn: {"compare":[...],"success":[...],"failure":[...]} from FILE or - (stdin)').argument('<FILE>').addOption(http())
+  config.command('txn').description('run a txn: {"compare":[...],"success":[...],"failure":[...]} from FILE or - (stdin)').argument('<FILE>').addOption(httpOption())
     .action((file: string, opts) => setResult(runConfigTxn(file, opts, io)));
 
   const lease = program.command('lease').description('leases: keys attached to one are deleted when it expires');
-  lease.command('grant').description('grant a lease of TTL seconds').argument('<TTL>', 'seconds', parseCountArg(1, 30 * 24 * 3600)).addOption(http())
+  lease.command('grant').description('grant a lease of TTL seconds').argument('<TTL>', 'seconds', parseCountArg(1, 30 * 24 * 3600)).addOption(httpOption())
     .action((ttl: number, opts) => setResult(runLeaseGrant(ttl, opts, io)));
-  lease.command('keepalive').description('renew a lease (once, or every --every seconds)').argument('<ID>', 'lease id', uintArg('id')).addOption(http())
+  lease.command('keepalive').description('renew a lease (once, or every --every seconds)').argument('<ID>', 'lease id', uintArg('id')).addOption(httpOption())
     .option('--every <SECONDS>', 'keep renewing', parseCountArg(1, 86_400))
     .action((id: number, opts) => setResult(runLeaseKeepAlive(id, opts, io)));
-  lease.command('revoke').description('revoke a lease and delete its keys').argument('<ID>', 'lease id', uintArg('id')).addOption(http())
+  lease.command('revoke').description('revoke a lease and delete its keys').argument('<ID>', 'lease id', uintArg('id')).addOption(httpOption())
     .action((id: number, opts) => setResult(runLeaseRevoke(id, opts, io)));
 }
 

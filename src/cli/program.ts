@@ -5,11 +5,9 @@ import { AgentDefaults, PRESET_NAMES } from '../agent/config.js';
 import { collectPeerArg, parseBindArg, parseCountArg, parsePeerArg, parsePortArg, parsePresetArg, parseTagsArg } from './args.js';
 import { ExitCode, UsageError, processIo, type CliIo } from './io.js';
 import { runAgentCommand } from './commands/agent.js';
-import { addControlAgentOptions, addControlCommands, controlOptionsFrom } from './config-program.js';
+import { DEFAULT_HTTP, addControlAgentOptions, addControlCommands, controlOptionsFrom, httpOption } from './config-program.js';
 import { runDemoCommand } from './commands/demo.js';
 import { runJoinCommand, runLeaveCommand, runMembersCommand } from './commands/members.js';
-
-const DEFAULT_HTTP = `127.0.0.1:${AgentDefaults.httpPort}`;
 
 function buildProgram(io: CliIo, setResult: (p: Promise<number>) => void): Command {
   const program = new Command('shoal')
@@ -21,8 +19,6 @@ function buildProgram(io: CliIo, setResult: (p: Promise<number>) => void): Comma
       outputError: (s, write) => write(`shoal: ${s.trim()}`),
     })
     .showSuggestionAfterError(true);
-
-  const httpOption = (): Option => new Option('--http <HOST:PORT>', 'HTTP API of the agent').default(DEFAULT_HTTP).argParser(parsePeerArg);
 
   const agentCommand = program
     .command('agent')

@@ -6,3 +6,4 @@ export { ProgressState } from './status.js';
 export type { RaftStatus, PeerProgressStatus, RaftCounters } from './status.js';
 export { encodeConfChange, decodeConfChange } from './conf-change.js';
 export { splitReadyMessages } from './ready-order.js';
+export { mustSync } from './ready-order.js';

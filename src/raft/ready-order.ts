@@ -16,9 +16,7 @@ import { MessageType, type HardState, type Message, type Ready } from './types.j
  * responses) still waits for durability.
  */
 export function splitReadyMessages(rd: Ready, persisted: HardState | undefined): { early: Message[]; late: Message[] } {
-  const termOrVoteChanges =
-    rd.hardState !== undefined && (persisted === undefined || rd.hardState.term !== persisted.term || rd.hardState.vote !== persisted.vote);
-  if (termOrVoteChanges || rd.snapshot !== undefined) return { early: [], late: rd.messages };
+  if (termOrVoteChanges(rd, persisted) || rd.snapshot !== undefined) return { early: [], late: rd.messages };
   const early: Message[] = [];
   const late: Message[] = [];
   for (const m of rd.messages) {
@@ -26,4 +24,20 @@ export function splitReadyMessages(rd: Ready, persisted: HardState | undefined):
     else late.push(m);
   }
   return { early, late };
+}
+
+/**
+ * Does this Ready need an fsync before its messages go (etcd's MustSync)?
+ * Entries, a snapshot, or a term or vote change do. A hard state that only
+ * advances `commit` does not: the commit index is volatile in Raft (a
+ * restarted node relearns it from the leader; replaying from an older commit
+ * is safe), so it rides along with the next write.
+ */
+export function mustSync(rd: Ready, persisted: HardState | undefined): boolean {
+  return rd.entries.length > 0 || rd.snapshot !== undefined || termOrVoteChanges(rd, persisted);
+}
+
+function termOrVoteChanges(rd: Ready, persisted: HardState | undefined): boolean {
+  const hs = rd.hardState;
+  return hs !== undefined && (persisted === undefined || hs.term !== persisted.term || hs.vote !== persisted.vote);
 }

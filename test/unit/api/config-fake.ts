@@ -1,4 +1,6 @@
 /** A ControlBackend over an in-process ConfigStore, for route and CLI tests. */
+import { HttpApiServer } from '../../../src/api/http-server.js';
+import type { MembershipService } from '../../../src/api/types.js';
 import type { RaftStatusView } from '../../../src/api/config-types.js';
 import type { CommandBody } from '../../../src/api/config-views.js';
 import { ControlApiAdapter, type ControlBackend, type WriteOutcome } from '../../../src/agent/control-api.js';
@@ -68,4 +70,20 @@ export class FakeBackend implements ControlBackend {
 export function fakeApi(): { backend: FakeBackend; api: ControlApiAdapter } {
   const backend = new FakeBackend();
   return { backend, api: new ControlApiAdapter(backend) };
+}
+
+/** A membership service of one healthy node: the control routes under test need one to listen. */
+const membership: MembershipService = {
+  members: () => [],
+  join: async () => 0,
+  leave: async () => {},
+  health: () => ({ status: 'ok', name: 'a', addr: '127.0.0.1:1', membersAlive: 1, membersTotal: 1, localHealth: 0, uptimeMs: 1 }),
+};
+
+/** An HTTP API over a fake backend on a free port, closed at teardown. */
+export async function startFakeServer(t: { teardown(fn: () => Promise<void>): void }): Promise<{ backend: FakeBackend; server: HttpApiServer }> {
+  const { backend, api } = fakeApi();
+  const server = await HttpApiServer.listen({ listen: '127.0.0.1:0', service: membership, control: api });
+  t.teardown(() => server.close());
+  return { backend, server };
 }

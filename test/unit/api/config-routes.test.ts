@@ -1,21 +1,10 @@
 import test from 'ava';
-import { HttpApiServer } from '../../../src/api/http-server.js';
 import { ConfigClient } from '../../../src/api/config-client.js';
-import type { MembershipService } from '../../../src/api/types.js';
 import { ErrorCode, ShoalError, isShoalError } from '../../../src/util/errors.js';
-import { fakeApi } from './config-fake.js';
-
-const membership: MembershipService = {
-  members: () => [],
-  join: async () => 0,
-  leave: async () => {},
-  health: () => ({ status: 'ok', name: 'a', addr: '127.0.0.1:1', membersAlive: 1, membersTotal: 1, localHealth: 0, uptimeMs: 1 }),
-};
+import { startFakeServer } from './config-fake.js';
 
 async function start(t: { teardown(fn: () => Promise<void>): void }) {
-  const { backend, api } = fakeApi();
-  const server = await HttpApiServer.listen({ listen: '127.0.0.1:0', service: membership, control: api });
-  t.teardown(() => server.close());
+  const { backend, server } = await startFakeServer(t);
   return { backend, base: `http://${server.address}`, client: new ConfigClient(server.address) };
 }
 

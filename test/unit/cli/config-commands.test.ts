@@ -6,21 +6,10 @@ import { runCli } from '../../../src/cli/main.js';
 import { Command } from 'commander';
 import { addControlAgentOptions, controlOptionsFrom } from '../../../src/cli/config-program.js';
 import type { CliIo } from '../../../src/cli/io.js';
-import { HttpApiServer } from '../../../src/api/http-server.js';
-import type { MembershipService } from '../../../src/api/types.js';
-import { fakeApi } from '../api/config-fake.js';
-
-const membership: MembershipService = {
-  members: () => [],
-  join: async () => 0,
-  leave: async () => {},
-  health: () => ({ status: 'ok', name: 'a', addr: '127.0.0.1:1', membersAlive: 1, membersTotal: 1, localHealth: 0, uptimeMs: 1 }),
-};
+import { startFakeServer } from '../api/config-fake.js';
 
 async function start(t: { teardown(fn: () => Promise<void>): void }) {
-  const { backend, api } = fakeApi();
-  const server = await HttpApiServer.listen({ listen: '127.0.0.1:0', service: membership, control: api });
-  t.teardown(() => server.close());
+  const { backend, server } = await startFakeServer(t);
   const cli = async (...args: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
