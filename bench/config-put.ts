@@ -13,6 +13,7 @@
 import * as http from 'node:http';
 import { LocalControlCluster } from '../src/agent/control-cluster.js';
 import type { RaftStatusView } from '../src/api/config-types.js';
+import { percentile } from './stats.js';
 
 export interface BenchLine {
   bench: string;
@@ -22,10 +23,6 @@ export interface BenchLine {
 const value100 = 'v'.repeat(100);
 const key16 = (client: number, n: number): string => `b${client.toString(36).padStart(3, '0')}${(n % 1e12).toString(36).padStart(12, '0')}`.slice(0, 16);
 
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
 

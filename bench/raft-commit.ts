@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { LocalRaftCluster, type NodeStatusView } from '../src/agent/raft-kv-cluster.js';
 import { RaftKvClient } from '../src/agent/raft-kv-client.js';
 import type { HostPort } from '../src/util/address.js';
+import { percentile } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -49,10 +50,6 @@ if (!existsSync(mainPath)) {
 const value = 'v'.repeat(valueBytes);
 const keyOf = (i: number): string => `k${String(i % keySpace).padStart(keyBytes - 1, '0')}`;
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 

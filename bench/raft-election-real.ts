@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LocalRaftCluster, type NodeStatusView } from '../src/agent/raft-kv-cluster.js';
 import { RaftKvClient } from '../src/agent/raft-kv-client.js';
+import { percentile } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,7 +43,6 @@ if (!existsSync(mainPath)) {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
 const cluster = await LocalRaftCluster.start({
