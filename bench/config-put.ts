@@ -10,8 +10,11 @@
  *
  * Each prints one JSON line.
  */
+import { existsSync } from 'node:fs';
 import * as http from 'node:http';
-import { LocalControlCluster } from '../src/agent/control-cluster.js';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LocalControlCluster } from '../test/support/control-cluster.js';
 import type { RaftStatusView } from '../src/api/config-types.js';
 import { percentile } from './stats.js';
 
@@ -23,11 +26,10 @@ export interface BenchLine {
 const value100 = 'v'.repeat(100);
 const key16 = (client: number, n: number): string => `b${client.toString(36).padStart(3, '0')}${(n % 1e12).toString(36).padStart(12, '0')}`.slice(0, 16);
 
-
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** One HTTP request on a keep-alive agent; resolves with the status. */
-function request(agent: http.Agent, hostPort: string, method: string, path: string, body?: string): Promise<number> {
+export function request(agent: http.Agent, hostPort: string, method: string, path: string, body?: string): Promise<number> {
   const [host, port] = [hostPort.slice(0, hostPort.lastIndexOf(':')), Number(hostPort.slice(hostPort.lastIndexOf(':') + 1))];
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -44,7 +46,7 @@ function request(agent: http.Agent, hostPort: string, method: string, path: stri
 }
 
 /** N closed-loop clients for durationMs; latencies of successful requests. */
-async function closedLoop(
+export async function closedLoop(
   clients: number,
   durationMs: number,
   op: (agent: http.Agent, client: number, n: number) => Promise<number>,
@@ -77,27 +79,49 @@ async function closedLoop(
   return { ok, failed, latenciesMs: latenciesMs.sort((a, b) => a - b), elapsedMs };
 }
 
-export async function startBenchCluster(bin: string): Promise<{ cluster: LocalControlCluster; leader: string; follower: string }> {
-  const cluster = new LocalControlCluster({ bin, size: 3, startTimeoutMs: 30_000 });
-  await cluster.start();
-  const deadline = Date.now() + 60_000;
+/** bin/shoal; exits with status 2 if the build it runs is missing (the benchmarks spawn agents). */
+export function builtAgentBin(): string {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  if (!existsSync(path.join(root, 'dist/src/cli/main.js'))) {
+    console.error('run `npm run build` first: the benchmark spawns bin/shoal');
+    process.exit(2);
+  }
+  return path.join(root, 'bin/shoal');
+}
+
+/** GET /v1/raft/status of each named agent (default: every running one); undefined where it does not answer within 1 s. */
+export function raftStatuses(cluster: LocalControlCluster, names = cluster.running().map((n) => n.name)): Promise<(RaftStatusView | undefined)[]> {
+  return Promise.all(names.map((name) => cluster.client(name).raftStatus({ signal: AbortSignal.timeout(1000) }).catch(() => undefined)));
+}
+
+/** Polls until every running agent reports the same leader and 3 voters; that leader's status, or undefined at the deadline. */
+export async function waitForAgreedLeader(cluster: LocalControlCluster, timeoutMs: number, pollMs = 200): Promise<RaftStatusView | undefined> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const all = await Promise.all(cluster.nodes.map((n) => cluster.client(n.name).raftStatus().catch(() => undefined)));
+    const all = await raftStatuses(cluster);
     const leader = all[0]?.leader ?? '';
-    if (leader !== '' && all.every((s: RaftStatusView | undefined) => s?.leader === leader && s.voters.length === 3)) {
-      const follower = cluster.nodes.find((n) => n.name !== leader)!.name;
-      return { cluster, leader, follower };
-    }
-    if (Date.now() > deadline) {
-      await cluster.stopAll();
-      throw new Error('bench cluster did not elect a leader within 60 s');
-    }
-    await new Promise((r) => setTimeout(r, 200));
+    const own = all.find((s) => s?.name === leader);
+    if (own !== undefined && all.every((s) => s?.leader === leader && s.voters.length === 3)) return own;
+    if (Date.now() > deadline) return undefined;
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
-export async function benchPut(cluster: LocalControlCluster, leader: string, clients: number, durationMs: number): Promise<BenchLine> {
-  const at = cluster.node(leader).http;
+export async function startBenchCluster(bin: string, extraArgs: string[] = []): Promise<{ cluster: LocalControlCluster; leader: string; follower: string }> {
+  const cluster = new LocalControlCluster({ bin, size: 3, startTimeoutMs: 30_000, extraArgs });
+  await cluster.start();
+  const status = await waitForAgreedLeader(cluster, 60_000);
+  if (status === undefined) {
+    await cluster.stopAll();
+    throw new Error('bench cluster did not elect a leader within 60 s');
+  }
+  const follower = cluster.nodes.find((n) => n.name !== status.leader)!.name;
+  return { cluster, leader: status.leader, follower };
+}
+
+/** PUTs through `member`'s API (the leader, or a follower that forwards to it). */
+export async function benchPut(cluster: LocalControlCluster, member: string, clients: number, durationMs: number): Promise<BenchLine> {
+  const at = cluster.node(member).http;
   const body = JSON.stringify({ value: value100 });
   await closedLoop(clients, Math.min(1000, durationMs), (agent, c, n) => request(agent, at, 'PUT', `/v1/config/${key16(c, n)}`, body)); // warm-up
   const r = await closedLoop(clients, durationMs, (agent, c, n) => request(agent, at, 'PUT', `/v1/config/${key16(c, n)}`, body));

@@ -5,17 +5,9 @@
  *
  *   SHOAL_BENCH_MS=5000   measured time per level (after a 1 s warm-up)
  */
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { benchGet, benchPut, benchWatchLatency, startBenchCluster } from './config-put.js';
+import { benchGet, benchPut, benchWatchLatency, builtAgentBin, startBenchCluster } from './config-put.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin/shoal');
-if (!existsSync(path.join(root, 'dist/src/agent/control-shell.js'))) {
-  console.error('run `npm run build` first: the benchmark spawns bin/shoal');
-  process.exit(2);
-}
+const bin = builtAgentBin();
 const durationMs = Number(process.env.SHOAL_BENCH_MS ?? 5000);
 const { cluster, leader, follower } = await startBenchCluster(bin);
 try {

@@ -2,8 +2,8 @@
 /**
  * Runs the Raft benchmarks, each in its own node process, one JSON line per
  * figure on stdout:
- *   bench/raft-commit.ts         real processes, TCP, fsync (needs `npm run build`)
- *   bench/raft-election-real.ts  real processes, SIGKILL the leader
+ *   bench/raft-commit.ts         config PUTs through 3 `shoal agent` processes, TCP, fsync (needs `npm run build`)
+ *   bench/raft-election-real.ts  3 `shoal agent` processes, SIGKILL the leader (needs `npm run build`)
  *   bench/raft-election-sim.ts   simulated (if present)
  *   bench/wal-fsync.ts           the disk's fsync ceiling and WAL group commit (if present)
  *

@@ -35,8 +35,11 @@ export type {
 } from './api/config-types.js';
 export type { WatchLine } from './api/watch-stream.js';
 export { HttpApiServer } from './api/http-server.js';
-export { UdpTcpTransport } from './transport/net.js';
-export type { Transport, TransportStats } from './transport/transport.js';
+export { ClusterNetTransport, type ClusterNetOptions } from './cluster/net-transport.js';
+export type { ClusterTransport, PeerInfo, StreamHandler, RequestOptions } from './cluster/transport.js';
+export type { ClusterTransportStats } from './cluster/stats.js';
+export { StreamKind } from './cluster/kinds.js';
+export type { NodeIdentity } from './cluster/identity.js';
 export type { GossipConfig } from './gossip/config.js';
 export { ErrorCode, ShoalError, isShoalError } from './util/errors.js';
 export type { Address } from './util/address.js';

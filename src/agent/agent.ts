@@ -6,9 +6,13 @@ import type { MemberEvent, MemberInfo } from '../gossip/events.js';
 import { MessageType, memberStateName, MemberState, type Tags } from '../gossip/messages.js';
 import { HttpApiServer } from '../api/http-server.js';
 import type { HealthView, MemberView, MembershipService } from '../api/types.js';
-import { UdpTcpTransport, type NetTransportStats } from '../transport/net.js';
+import { ClusterNetTransport } from '../cluster/net-transport.js';
+import type { ClusterTransportStats } from '../cluster/stats.js';
+import { StreamKind } from '../cluster/kinds.js';
+import { TAG_NODE_ID, type KnownMember } from '../cluster/identity.js';
+import { chooseAdvertiseHost } from '../cluster/advertise.js';
 import { WireKind, peekWireKind } from '../wire/kind.js';
-import type { Address } from '../util/address.js';
+import { formatHostPort, parseHostPort, type Address, type HostPort } from '../util/address.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import { SeededRng, cryptoSeed } from '../util/rng.js';
 import { buildGossipConfig, validateAgentConfig, validateTags, type AgentConfig, type ResolvedAgentConfig } from './config.js';
@@ -19,10 +23,13 @@ import { TypedEmitter } from './typed-emitter.js';
 import type { WatchEventView } from '../api/config-types.js';
 import { ConfigFollower } from './config-follower.js';
 import { RoutingControlApi } from './control-routing.js';
+import { ControlRpcClient, ForwardingControlApi } from './control-rpc-client.js';
+import { serveControlRpc } from './control-rpc.js';
+import { loadNodeId } from './node-id.js';
 import { AgentConfigApi } from './control-facade.js';
 import { ControlShell } from './control-shell.js';
 import { eventView } from '../api/config-views.js';
-import { TAG_HTTP_ADDR, TAG_RAFT_ADDR, TAG_VOTER } from '../control/autopilot/tags.js';
+import { TAG_VOTER } from '../control/autopilot/tags.js';
 
 export interface UserEvent {
   name: string;
@@ -52,11 +59,10 @@ export interface AgentEvents {
 }
 
 export interface AgentStats {
-  transport: NetTransportStats;
+  transport: ClusterTransportStats;
   gossip: GossipCore['stats'];
   shell: GossipShellStats;
-  /** Frames whose first byte names no plane this agent runs. */
-  framesUnrouted: number;
+  /** Datagrams whose first byte names no plane this agent runs. */
   packetsUnrouted: number;
   /** Member snapshot writes that failed (dataDir unwritable). */
   snapshotErrors: number;
@@ -84,37 +90,45 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
   private controlApi: RoutingControlApi | undefined;
   private follower: ConfigFollower | undefined;
   private controlTags: Record<string, string> = {};
-  private fixedControlTags: Record<string, string> = {};
+  /** Tags the agent itself sets: the node id, and voter=false where configured. */
+  private fixedTags: Record<string, string>;
   private membershipScheduled = false;
   private membershipTimer: NodeJS.Timeout | undefined;
   private tempDataDir: string | undefined;
   /** Control tag updates refused (user tags plus control tags over tagsMaxBytes). */
   controlTagErrors = 0;
-  private readonly transport: UdpTcpTransport;
+  private readonly transport: ClusterNetTransport;
+  /** The random id of this member's data directory (node-id.ts), in every handshake and in the shoal.id tag. */
+  readonly nodeId: string;
   private readonly shell: GossipShell;
   private http: HttpApiServer | undefined;
   private phase: Phase = 'running';
   private readonly joins = new Set<JoinTracker>();
   private readonly startedMs: number;
   private stopPromise: Promise<void> | undefined;
-  private framesUnrouted = 0;
   private packetsUnrouted = 0;
   private snapshotErrors = 0;
   private rejoinFailures = 0;
   private snapshotTimer: NodeJS.Timeout | undefined;
   private snapshotChain: Promise<void> = Promise.resolve();
 
-  private constructor(config: ResolvedAgentConfig, transport: UdpTcpTransport, rngSeed: number) {
+  private constructor(config: ResolvedAgentConfig, transport: ClusterNetTransport, rngSeed: number) {
     super();
     this.settings = config;
     this.config = new AgentConfigApi(() => this.controlApi);
     this.name = config.name;
     this.transport = transport;
-    const gossipConfig = buildGossipConfig(config, transport.localAddr);
+    this.nodeId = transport.identity.nodeId;
+    this.fixedTags = { [TAG_NODE_ID]: this.nodeId };
+    if (config.control?.voter === false) this.fixedTags[TAG_VOTER] = 'false';
+    const gossipConfig = buildGossipConfig({ ...config, tags: validateTags('tags', { ...config.tags, ...this.fixedTags }) }, transport.localAddr);
     const core = new GossipCore(gossipConfig, new SeededRng(rngSeed), monotonicMs());
     const shell = new GossipShell({
       core,
-      transport,
+      transport: {
+        sendPacket: (to, data) => transport.sendPacket(to, data),
+        sendFrame: (to, data) => transport.send(to, StreamKind.Gossip, data),
+      },
       clock: monotonicMs,
       onEvent: (e) => this.onGossipEvent(e),
       onFrameFailed: (to, msg) => {
@@ -128,11 +142,15 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       if (kind === WireKind.GossipPacket || kind === undefined) shell.handlePacket(from, data);
       else this.packetsUnrouted++;
     });
-    transport.onFrame((from, data) => {
-      const kind = peekWireKind(data);
-      if (kind === WireKind.GossipFrame || kind === undefined) shell.handleFrame(from, data);
-      else this.framesUnrouted++;
-    });
+    // A stream's sender is the member its handshake proved, at the address it advertises.
+    transport.handle(StreamKind.Gossip, { message: (peer, data) => shell.handleFrame(peer.addr, data) });
+  }
+
+  /** The member table's view of a name, for the transport's handshake check. */
+  private knownMember(name: string): KnownMember | undefined {
+    const m = this.shell.core.members().find((x) => x.name === name);
+    if (m === undefined) return undefined;
+    return { nodeId: m.tags[TAG_NODE_ID] ?? '', live: m.state === MemberState.Alive || m.state === MemberState.Suspect };
   }
 
   /** Validate the config, bind the sockets, start the HTTP API if configured, and join the seeds. */
@@ -145,15 +163,25 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
         throw new ShoalError(ErrorCode.InvalidConfig, `invalid config: dataDir "${resolved.dataDir}" cannot be created: ${(e as Error).message}`, { cause: e });
       }
     }
-    const transport = await UdpTcpTransport.listen({
-      bindHost: resolved.bind.host,
-      bindPort: resolved.bind.port,
-      advertise: resolved.advertise,
+    const nodeId = await loadNodeId(resolved.dataDir);
+    const seeds: HostPort[] = [];
+    for (const a of resolved.join) {
+      const r = await resolveSeed(a).catch(() => undefined);
+      if (r !== undefined) seeds.push(parseHostPort(r));
+    }
+    const advertised = await chooseAdvertiseHost(resolved.bind, resolved.advertise, seeds);
+    let agentRef: Agent | undefined;
+    const transport = await ClusterNetTransport.listen({
+      bind: resolved.bind,
+      identity: { clusterLabel: resolved.clusterLabel, clusterId: '', name: resolved.name, nodeId },
+      advertise: (port) => formatHostPort({ host: advertised.host, port: resolved.advertise?.port ?? port }),
+      known: (name) => agentRef?.knownMember(name),
     });
     const seed = resolved.rngSeed ?? (await cryptoSeed());
     let agent: Agent;
     try {
       agent = new Agent(resolved, transport, seed);
+      agentRef = agent;
     } catch (e) {
       await transport.close();
       throw e;
@@ -223,7 +251,6 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       transport: this.transport.stats,
       gossip: this.shell.core.stats,
       shell: this.shell.stats,
-      framesUnrouted: this.framesUnrouted,
       packetsUnrouted: this.packetsUnrouted,
       snapshotErrors: this.snapshotErrors,
       rejoinFailures: this.rejoinFailures,
@@ -271,11 +298,10 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       dataDir = await mkdtemp(path.join(os.tmpdir(), `shoal-${this.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-`));
       this.tempDataDir = dataDir;
     }
-    this.control = await ControlShell.open({
+    const control = await ControlShell.open({
       name: this.name,
       dataDir,
-      raftListen: opts.raftListen,
-      advertiseHost: this.addr.slice(0, this.addr.lastIndexOf(':')),
+      transport: this.transport,
       core: {
         bootstrapExpect: opts.bootstrapExpect,
         eligible: opts.voter,
@@ -300,27 +326,31 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       },
       onFatal: (e) => this.emit('control-failed', e instanceof Error ? e : new Error(String(e))),
     });
-    this.follower = new ConfigFollower(this.name, (revision, changes) => this.emit('config-changed', { revision, changes }));
-    this.controlApi = new RoutingControlApi(this.control, this.name, this.follower, (member) =>
-      this.shell.core.members().find((m) => m.name === member)?.tags[TAG_HTTP_ADDR],
-    );
+    this.control = control;
+    // A forwarded request waits for the upstream's own answer (within its request timeout) plus the round trip.
+    const rpcTimeoutMs = control.core.config.requestTimeoutMs + 1_000;
+    const upstream = new ControlRpcClient(this.transport, () => follower.upstreamAddr(), rpcTimeoutMs);
+    const follower = new ConfigFollower(this.name, () => upstream, (revision, changes) => this.emit('config-changed', { revision, changes }));
+    this.follower = follower;
+    const routing = new RoutingControlApi(control, this.name, new ForwardingControlApi(upstream, follower, () => control.status()), (member) => {
+      const addr = control.addrOf(member);
+      return addr === undefined ? undefined : new ControlRpcClient(this.transport, () => addr, rpcTimeoutMs);
+    });
+    this.controlApi = routing;
+    serveControlRpc(this.transport, { name: this.name, local: () => (routing.isRaftMember() ? routing.local : undefined) });
   }
 
-  /** Advertise the Raft and HTTP addresses, then start the control plane's clock. */
+  /** Start the control plane's clock and feed it the gossip view. */
   private announceControl(): void {
     const control = this.control!;
-    this.fixedControlTags = { [TAG_RAFT_ADDR]: control.raftAddress };
-    if (this.http !== undefined) this.fixedControlTags[TAG_HTTP_ADDR] = this.http.address;
-    if (this.settings.control?.voter === false) this.fixedControlTags[TAG_VOTER] = 'false';
-    this.applyTags();
     control.start();
     this.membershipTimer = setInterval(() => this.scheduleMembership(), 1000);
     this.membershipTimer.unref();
   }
 
-  /** User tags, then the control plane's fixed tags (addresses), then the core's (cluster id, boot, rev). */
+  /** User tags, then the agent's own (node id, voter), then the control core's (cluster id, boot, rev). */
   private applyTags(): void {
-    const tags: Tags = validateTags('tags', { ...this.settings.tags, ...this.fixedControlTags, ...this.controlTags });
+    const tags: Tags = validateTags('tags', { ...this.settings.tags, ...this.fixedTags, ...this.controlTags });
     this.shell.act((core, nowMs) => core.setTags(tags, nowMs));
     this.scheduleMembership();
   }

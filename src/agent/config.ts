@@ -3,6 +3,7 @@ import { ErrorCode, ShoalError } from '../util/errors.js';
 import { parseHostPort, type Address, type HostPort } from '../util/address.js';
 import { presets, validateGossipConfig, type GossipConfig } from '../gossip/config.js';
 import { resolveControlOptions, type ControlAgentOptions, type ResolvedControlOptions } from './control-options.js';
+import { checkAdvertise } from '../cluster/advertise.js';
 
 export const PRESET_NAMES = ['lan', 'wan', 'local'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
@@ -16,8 +17,14 @@ export interface AgentConfig {
   name?: string;
   /** UDP+TCP gossip address, default 0.0.0.0:7946 (port 0 picks a free port). */
   bind?: Address;
-  /** Address peers use to reach this node; default: the bind address (a private IP for 0.0.0.0). */
+  /**
+   * The one address peers reach this node at (gossip UDP and cluster TCP share its port): an IP,
+   * loopback only with a loopback bind. Default: the bind address; for a wildcard bind, the local
+   * address of the route to the first seed, else the first non-loopback interface address.
+   */
   advertise?: Address;
+  /** Clusters with different labels refuse each other's connections, even on one network. Default ''. */
+  clusterLabel?: string;
   /** Seeds joined at start. */
   join?: Address[];
   /** How long a join waits for any seed to answer. */
@@ -44,7 +51,8 @@ export interface AgentConfig {
 export interface ResolvedAgentConfig {
   name: string;
   bind: HostPort;
-  advertise: Address | undefined;
+  advertise: HostPort | undefined;
+  clusterLabel: string;
   join: Address[];
   joinTimeoutMs: number;
   dataDir: string | undefined;
@@ -71,6 +79,8 @@ export const AgentDefaults = {
   /** Sum of the UTF-8 bytes of all tag keys and values (memberlist's MetaMaxSize). */
   tagsMaxBytes: 512,
   joinSeedsMax: 64,
+  /** The label travels in every handshake (and later in every packet's authenticated data): keep it short. */
+  clusterLabelMaxBytes: 64,
 } as const;
 
 function invalid(field: string, why: string): ShoalError {
@@ -122,7 +132,11 @@ export function validateAgentConfig(config: AgentConfig): ResolvedAgentConfig {
   }
   if (Buffer.byteLength(name) > AgentDefaults.nameMaxBytes) throw invalid('name', `is longer than ${AgentDefaults.nameMaxBytes} bytes`);
   const bind = address('bind', config.bind ?? AgentDefaults.bind, true);
-  if (config.advertise !== undefined) address('advertise', config.advertise, false);
+  const advertise = config.advertise === undefined ? undefined : checkAdvertise('advertise', config.advertise, bind);
+  const clusterLabel = config.clusterLabel ?? '';
+  if (typeof clusterLabel !== 'string' || !/^[A-Za-z0-9_.:-]*$/.test(clusterLabel) || clusterLabel.length > AgentDefaults.clusterLabelMaxBytes) {
+    throw invalid('clusterLabel', `must be at most ${AgentDefaults.clusterLabelMaxBytes} characters of A-Z a-z 0-9 _ . : - (got "${String(clusterLabel)}")`);
+  }
   const join = config.join ?? [];
   if (!Array.isArray(join)) throw invalid('join', 'must be a list of "host:port"');
   if (join.length > AgentDefaults.joinSeedsMax) throw invalid('join', `has more than ${AgentDefaults.joinSeedsMax} seeds`);
@@ -151,7 +165,8 @@ export function validateAgentConfig(config: AgentConfig): ResolvedAgentConfig {
   return {
     name,
     bind,
-    advertise: config.advertise,
+    advertise,
+    clusterLabel,
     join: [...join],
     joinTimeoutMs: positiveInt('joinTimeoutMs', config.joinTimeoutMs, AgentDefaults.joinTimeoutMs),
     dataDir: config.dataDir,
@@ -161,7 +176,7 @@ export function validateAgentConfig(config: AgentConfig): ResolvedAgentConfig {
     gossip: { ...gossip },
     leaveTimeoutMs: positiveInt('leaveTimeoutMs', config.leaveTimeoutMs, AgentDefaults.leaveTimeoutMs),
     rngSeed: config.rngSeed,
-    control: config.control === undefined ? undefined : resolveControlOptions(config.control, bind),
+    control: config.control === undefined ? undefined : resolveControlOptions(config.control),
   };
 }
 

@@ -2,8 +2,8 @@
  * The agent's control plane options (AgentConfig.control), validated with
  * their defaults. Defaults, each with its reason:
  *
- *  - raft: the bind host, gossip port + 2 (7948 by default): gossip is 7946
- *    and the HTTP API 7947, so +1 would collide; port 0 when gossip binds 0.
+ *  - Raft has no port of its own: it rides on the cluster transport, on the
+ *    gossip port (src/cluster/).
  *  - bootstrapExpect 3: the smallest voter set that survives a failure.
  *  - voter true: every member may be a voter; false advertises `voter=false`.
  *  - dataDir: the agent's dataDir; without one, a fresh temp directory per
@@ -11,11 +11,8 @@
  */
 import type { AutopilotConfig } from '../control/autopilot/config.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
-import { parseHostPort, type HostPort } from '../util/address.js';
 
 export interface ControlAgentOptions {
-  /** Raft peer address (TCP) "host:port". */
-  raft?: string;
   bootstrapExpect?: number;
   /** May this member be a voter? */
   voter?: boolean;
@@ -30,7 +27,6 @@ export interface ControlAgentOptions {
 }
 
 export interface ResolvedControlOptions {
-  raftListen: HostPort;
   bootstrapExpect: number;
   voter: boolean;
   autopilot: Partial<AutopilotConfig>;
@@ -39,7 +35,6 @@ export interface ResolvedControlOptions {
 }
 
 export const controlAgentDefaults = {
-  raftPortOffset: 2,
   bootstrapExpect: 3,
 } as const;
 
@@ -53,17 +48,10 @@ function optionalInt(field: string, v: unknown, min: number): number | undefined
   return v;
 }
 
-export function resolveControlOptions(o: ControlAgentOptions, gossipBind: HostPort): ResolvedControlOptions {
+export function resolveControlOptions(o: ControlAgentOptions): ResolvedControlOptions {
   if (o === null || typeof o !== 'object') throw invalid('', 'must be an object');
-  let raftListen: HostPort;
-  if (o.raft !== undefined) {
-    try {
-      raftListen = parseHostPort(o.raft);
-    } catch {
-      throw invalid('raft', `must be "host:port" (got "${String(o.raft)}")`);
-    }
-  } else {
-    raftListen = { host: gossipBind.host, port: gossipBind.port === 0 ? 0 : gossipBind.port + controlAgentDefaults.raftPortOffset };
+  if ((o as { raft?: unknown }).raft !== undefined) {
+    throw invalid('raft', 'is gone: Raft shares the gossip port (one port per agent); remove the option');
   }
   if (o.voter !== undefined && typeof o.voter !== 'boolean') throw invalid('voter', 'must be a boolean');
   const autopilot: Partial<AutopilotConfig> = {};
@@ -72,7 +60,6 @@ export function resolveControlOptions(o: ControlAgentOptions, gossipBind: HostPo
   const stable = optionalInt('learnerStableMs', o.learnerStableMs, 0);
   if (stable !== undefined) autopilot.learnerStableMs = stable;
   return {
-    raftListen,
     bootstrapExpect: optionalInt('bootstrapExpect', o.bootstrapExpect, 1) ?? controlAgentDefaults.bootstrapExpect,
     voter: o.voter ?? true,
     autopilot,

@@ -1,29 +1,25 @@
 /**
  * The agent's ControlApi: the local control shell while this member is a
- * voter or learner, the config follower's forwarding API otherwise (see
- * config-follower.ts). Decided per call, from the core's current Raft
- * configuration.
+ * voter or learner (or before any cluster exists: it then answers
+ * ERR_NO_QUORUM itself), the forwarding API otherwise (control-rpc-client.ts).
+ * Decided per call, from the core's current Raft configuration.
  */
-import { ConfigClient } from '../api/config-client.js';
 import type { ControlApi } from '../api/config-types.js';
-import type { ConfigFollower } from './config-follower.js';
-import { ForwardingControlApi } from './config-follower.js';
 import { ControlApiAdapter } from './control-api.js';
+import type { ControlRpcClient, ForwardingControlApi } from './control-rpc-client.js';
 import type { ControlShell } from './control-shell.js';
 
 export class RoutingControlApi implements ControlApi {
-  private readonly local: ControlApiAdapter;
-  private readonly forward: ForwardingControlApi;
+  readonly local: ControlApiAdapter;
 
   constructor(
     private readonly shell: ControlShell,
     private readonly name: string,
-    follower: ConfigFollower,
-    /** A member's HTTP API address from its shoal.http tag. */
-    private readonly httpOf: (member: string) => string | undefined,
+    private readonly forward: ForwardingControlApi,
+    /** Requests to one named member (the leader), for leadership transfer from a follower. */
+    private readonly toMember: (member: string) => ControlRpcClient | undefined,
   ) {
     this.local = new ControlApiAdapter(shell);
-    this.forward = new ForwardingControlApi(follower, () => shell.status());
   }
 
   /** Voter or learner: the local Raft node serves. Before any cluster exists it answers too (ERR_NO_QUORUM). */
@@ -49,13 +45,14 @@ export class RoutingControlApi implements ControlApi {
   leaseGrant: ControlApi['leaseGrant'] = (r, o) => this.pick().leaseGrant(r, o);
   leaseKeepAlive: ControlApi['leaseKeepAlive'] = (id, o) => this.pick().leaseKeepAlive(id, o);
   leaseRevoke: ControlApi['leaseRevoke'] = (id, o) => this.pick().leaseRevoke(id, o);
-  /** Only the leader hands leadership over: a Raft member that is not the leader asks the leader's HTTP API. */
-  transferLeader: ControlApi['transferLeader'] = (to, o) => {
+  /** Only the leader hands leadership over: a Raft member that is not the leader asks the leader, once, over the cluster transport. */
+  transferLeader: ControlApi['transferLeader'] = (to, o = {}) => {
     const s = this.shell.core.status();
-    const leaderHttp = s.leader === '' || s.leader === this.name ? undefined : this.httpOf(s.leader);
-    if (!this.isRaftMember() || leaderHttp === undefined) return this.pick().transferLeader(to, o);
-    return new ConfigClient(leaderHttp).transferLeader(to, o);
+    const leader = s.leader === '' || s.leader === this.name ? undefined : this.toMember(s.leader);
+    if (!this.isRaftMember() || leader === undefined) return this.pick().transferLeader(to, o);
+    return leader.call('transferLeader', { to }, o.signal);
   };
   removePeer: ControlApi['removePeer'] = (n, o) => this.pick().removePeer(n, o);
   compact: ControlApi['compact'] = (rev, o) => this.pick().compact(rev, o);
 }
+

@@ -2,8 +2,9 @@
  * The control shell: drives one pure ControlCore in the real world.
  *
  *  - a timer calls core.tick(now) every tickMs;
- *  - Raft messages travel over PeerLinks (TCP frames), peers found through
- *    the `shoal.raft` gossip tag of each member (Raft node id = member name);
+ *  - Raft messages travel over the cluster transport (StreamKind.Raft) to
+ *    each member's gossip address (Raft node id = member name); a message
+ *    whose `from` is not the name its connection proved is dropped;
  *  - the Ready loop, in the order the core requires: persist the bootstrap
  *    commitment and a new Raft start (control.json, RaftStorage under
  *    dataDir/raft), persist hard state, entries and snapshot (fsync), THEN
@@ -23,7 +24,6 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import type { RaftStatusView } from '../api/config-types.js';
 import type { CommandBody } from '../api/config-views.js';
-import { TAG_RAFT_ADDR } from '../control/autopilot/tags.js';
 import { ControlCore } from '../control/control-core.js';
 import type { ControlConfig } from '../control/control-config.js';
 import type { ControlEvent, ControlReady, ReadQuery } from '../control/control-types.js';
@@ -37,8 +37,9 @@ import type { HardState, Message, Ready } from '../raft/types.js';
 import { mustSync, splitReadyMessages } from '../raft/ready-order.js';
 import { ReadyLoop } from './ready-loop.js';
 import { RaftStorage } from '../storage/raft-storage.js';
-import { PeerLinks } from '../transport/peer-links.js';
-import { formatHostPort, parseHostPort, type HostPort } from '../util/address.js';
+import type { ClusterTransport, PeerInfo } from '../cluster/transport.js';
+import { StreamKind } from '../cluster/kinds.js';
+import type { Address } from '../util/address.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import { SeededRng, cryptoSeed } from '../util/rng.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../wire/raft-codec.js';
@@ -50,10 +51,8 @@ export interface ControlShellOptions {
   name: string;
   /** Raft storage goes to dataDir/raft, the cluster id to dataDir/control.json. */
   dataDir: string;
-  /** TCP listen address for Raft peers. */
-  raftListen: HostPort;
-  /** Host advertised in shoal.raft when raftListen binds 0.0.0.0 or ::. */
-  advertiseHost: string;
+  /** The cluster transport: Raft rides on it (StreamKind.Raft); the agent owns and closes it. */
+  transport: ClusterTransport;
   core: Partial<Omit<ControlConfig, 'name'>>;
   clock: () => number;
   onEvent(e: ControlEvent): void;
@@ -73,6 +72,10 @@ export interface ControlShellStats {
   messagesSent: number;
   messagesRefused: number;
   messagesMisaddressed: number;
+  /** Raft messages whose `from` is not the member their connection belongs to: dropped. */
+  messagesForged: number;
+  /** Raft frames that did not decode: dropped. */
+  messagesGarbled: number;
   requestsAborted: number;
   /** Time spent persisting (fsync) and in whole Ready loops, in ms. */
   persistMs: number;
@@ -81,12 +84,22 @@ export interface ControlShellStats {
 
 export class ControlShell implements ControlBackend {
   readonly core: ControlCore;
-  readonly raftAddress: string;
-  readonly stats: ControlShellStats = { readyLoops: 0, fsyncs: 0, messagesSent: 0, messagesRefused: 0, messagesMisaddressed: 0, requestsAborted: 0, persistMs: 0, readyMs: 0 };
+  readonly stats: ControlShellStats = {
+    readyLoops: 0,
+    fsyncs: 0,
+    messagesSent: 0,
+    messagesRefused: 0,
+    messagesMisaddressed: 0,
+    messagesForged: 0,
+    messagesGarbled: 0,
+    requestsAborted: 0,
+    persistMs: 0,
+    readyMs: 0,
+  };
   private storage: RaftStorage | undefined;
   private meta: ControlMeta;
-  private links!: PeerLinks<Message>;
-  private readonly peerAddrs = new Map<string, string>();
+  /** Raft peers' cluster addresses, by member name, from the gossip view. */
+  private readonly peerAddrs = new Map<string, Address>();
   private readonly waiters = new Map<string, Waiter>();
   private readonly lanes: LanePool;
   private nextRequest = 0;
@@ -116,10 +129,9 @@ export class ControlShell implements ControlBackend {
     this.storage = storage;
     this.meta = meta;
     this.lanes = new LanePool(clientBase);
-    this.raftAddress = '';
   }
 
-  /** Load durable state, build the core, listen for Raft peers. Call start() to begin ticking. */
+  /** Load durable state, build the core, take Raft frames from the transport. Call start() to begin ticking. */
   static async open(options: ControlShellOptions): Promise<ControlShell> {
     const meta = await readControlMeta(options.dataDir);
     let storage: RaftStorage | undefined;
@@ -137,23 +149,8 @@ export class ControlShell implements ControlBackend {
     );
     const shell = new ControlShell(options, core, storage, meta, `${options.name}.${randomBytes(4).toString('hex')}`);
     shell.persistedHardState = raft?.hardState;
-    try {
-      shell.links = await PeerLinks.start<Message>({
-        listen: options.raftListen,
-        peers: [],
-        decode: (frame) => {
-          const r = decodeRaftMessage(frame);
-          return r.ok ? r.msg : undefined;
-        },
-        onMessage: (m) => shell.receive(m),
-      });
-    } catch (e) {
-      await storage?.close();
-      throw e;
-    }
-    const bound = shell.links.localAddress;
-    const host = bound.host === '0.0.0.0' || bound.host === '::' ? options.advertiseHost : bound.host;
-    (shell as { raftAddress: string }).raftAddress = formatHostPort({ host, port: bound.port });
+    if (meta.clusterId !== undefined) options.transport.setClusterId(meta.clusterId);
+    options.transport.handle(StreamKind.Raft, { message: (peer, payload) => shell.receive(peer, payload) });
     return shell;
   }
 
@@ -170,25 +167,10 @@ export class ControlShell implements ControlBackend {
   /** The gossip view changed: peers' Raft addresses and the core's membership. */
   onMembership(members: MemberInfo[]): void {
     if (this.stopped) return;
-    const seen = new Set<string>();
+    this.peerAddrs.clear();
     for (const m of members) {
-      if (m.name === this.options.name) continue;
-      const addr = m.tags[TAG_RAFT_ADDR];
-      if (addr === undefined || m.state === MemberState.Left) continue;
-      seen.add(m.name);
-      if (this.peerAddrs.get(m.name) === addr) continue;
-      try {
-        this.links.addPeer(m.name, parseHostPort(addr));
-        this.peerAddrs.set(m.name, addr);
-      } catch {
-        // A garbled or port-0 address: the member stays unreachable for Raft until it advertises a good one.
-      }
-    }
-    for (const name of [...this.peerAddrs.keys()]) {
-      if (!seen.has(name)) {
-        this.links.removePeer(name);
-        this.peerAddrs.delete(name);
-      }
+      if (m.name === this.options.name || m.state === MemberState.Left) continue;
+      this.peerAddrs.set(m.name, m.addr);
     }
     this.core.onMembership(members, this.options.clock());
     this.kick();
@@ -200,9 +182,7 @@ export class ControlShell implements ControlBackend {
 
   status(): RaftStatusView {
     const s = this.core.status();
-    const links: Record<string, string> = {};
-    for (const name of this.peerAddrs.keys()) links[name] = this.links.peerState(name) ?? 'unknown';
-    return { ...s, raftAddress: this.raftAddress, links, shell: { ...this.stats }, ...(this.storage === undefined ? {} : { storage: this.storage.metrics() }) };
+    return { ...s, shell: { ...this.stats }, ...(this.storage === undefined ? {} : { storage: this.storage.metrics() }) };
   }
 
   write(command: CommandBody, signal?: AbortSignal): Promise<WriteOutcome> {
@@ -238,7 +218,7 @@ export class ControlShell implements ControlBackend {
       let best = -1;
       for (const v of s.voters) {
         const pr = s.progress[v];
-        if (v === this.options.name || pr === undefined || this.links.peerState(v) !== 'connected') continue;
+        if (v === this.options.name || pr === undefined || !this.peerAddrs.has(v)) continue;
         if (pr.match > best) {
           best = pr.match;
           target = v;
@@ -280,7 +260,6 @@ export class ControlShell implements ControlBackend {
     if (this.stopped) return;
     this.halt(new ShoalError(ErrorCode.NotRunning, 'control plane is stopping'));
     await this.readyLoop.idle();
-    await this.links.close();
     const hs = this.latestHardState;
     if (this.storage !== undefined && hs !== undefined && hs !== this.persistedHardState) {
       // Keep the newest commit index across a clean restart (best effort: it is volatile state).
@@ -324,8 +303,19 @@ export class ControlShell implements ControlBackend {
     });
   }
 
-  private receive(m: Message): void {
+  private receive(peer: PeerInfo, frame: Uint8Array): void {
     if (this.stopped) return;
+    const r = decodeRaftMessage(frame);
+    if (!r.ok) {
+      this.stats.messagesGarbled++;
+      return;
+    }
+    const m = r.msg;
+    if (m.from !== peer.name) {
+      // A member speaks only for itself: the name its handshake proved.
+      this.stats.messagesForged++;
+      return;
+    }
     if (m.to !== this.options.name) {
       this.stats.messagesMisaddressed++;
       return;
@@ -382,6 +372,7 @@ export class ControlShell implements ControlBackend {
     const init = start.initial;
     await this.storage.save({ hardState: init.hardState, entries: init.entries, ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }) });
     this.persistedHardState = init.hardState;
+    this.options.transport.setClusterId(start.clusterId);
     this.meta = { ...this.meta, clusterId: start.clusterId, initialConf: init.conf };
     await writeControlMeta(this.options.dataDir, this.meta);
   }
@@ -408,8 +399,14 @@ export class ControlShell implements ControlBackend {
   }
 
   private sendRaft(m: Message): void {
-    if (this.links.send(m.to, encodeRaftMessage(m))) this.stats.messagesSent++;
+    const addr = this.peerAddrs.get(m.to);
+    if (addr !== undefined && this.options.transport.post(addr, StreamKind.Raft, encodeRaftMessage(m))) this.stats.messagesSent++;
     else this.stats.messagesRefused++;
+  }
+
+  /** The cluster address of a Raft peer from the gossip view. */
+  addrOf(name: string): Address | undefined {
+    return this.peerAddrs.get(name);
   }
 }
 

@@ -2,7 +2,6 @@ import { performance } from 'node:perf_hooks';
 import type { GossipCore } from '../gossip/core.js';
 import type { MemberEvent } from '../gossip/events.js';
 import type { GossipMessage } from '../gossip/messages.js';
-import type { Transport } from '../transport/transport.js';
 import type { Address } from '../util/address.js';
 import { countDecode, decodeFrame, decodePacket, encodeFrame, encodePacket, newDecodeStats } from '../wire/gossip-codec.js';
 
@@ -37,9 +36,16 @@ export interface GossipShellStats {
 /** The part of GossipCore the shell drives (tests substitute a fake). */
 export type DrivenCore = Pick<GossipCore, 'tick' | 'step' | 'frameFailed' | 'ready' | 'nextTickAtMs'>;
 
+/** What gossip needs from the network: datagrams, and frames on a stream that report failure. */
+export interface GossipNet {
+  sendPacket(to: Address, data: Uint8Array): void;
+  /** Rejects when the frame could not be delivered (the core is told through frameFailed). */
+  sendFrame(to: Address, data: Uint8Array): Promise<void>;
+}
+
 export interface GossipShellOptions<C extends DrivenCore> {
   core: C;
-  transport: Transport;
+  transport: GossipNet;
   onEvent: (e: MemberEvent) => void;
   /** Told about every frame that could not be delivered (after the core was). */
   onFrameFailed?: (to: Address, msg: GossipMessage) => void;
@@ -68,7 +74,7 @@ export class GossipShell<C extends DrivenCore = GossipCore> {
   };
   readonly core: C;
   readonly now: MonotonicClock;
-  private readonly transport: Transport;
+  private readonly transport: GossipNet;
   private readonly onEvent: (e: MemberEvent) => void;
   private readonly onFrameFailed: (to: Address, msg: GossipMessage) => void;
   private timer: NodeJS.Timeout | undefined;

@@ -165,7 +165,8 @@ export interface RaftStatusView {
 
 /** What the control routes need from the agent. Every method rejects with a ShoalError on failure. */
 export interface ControlApi {
-  raftStatus(): RaftStatusView;
+  /** A member outside the Raft group asks a Raft member (its own view has no leader or term), hence the promise. */
+  raftStatus(): RaftStatusView | Promise<RaftStatusView>;
   get(key: string, options?: ReadOptions): Promise<GetResult>;
   range(prefix: string, options?: RangeOptions): Promise<RangeView>;
   put(request: PutRequest, options?: WriteOptions): Promise<PutResult>;

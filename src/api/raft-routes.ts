@@ -20,7 +20,7 @@ export async function handleRaftRoute(req: http.IncomingMessage, res: http.Serve
     case '/v1/raft/status':
       if (method !== 'GET') throw notAllowed(method, path);
       parseQuery(url.searchParams, {});
-      sendJson(res, 200, api.raftStatus());
+      sendJson(res, 200, await api.raftStatus());
       return true;
     case '/v1/raft/transfer-leader': {
       if (method !== 'POST') throw notAllowed(method, path);

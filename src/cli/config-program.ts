@@ -1,11 +1,11 @@
 /**
  * The control plane's CLI commands (raft, config, lease) and the control
- * flags of `shoal agent` (--raft, --bootstrap-expect, --voter,
+ * flags of `shoal agent` (--bootstrap-expect, --voter,
  * --dead-voter-grace-ms, --learner-stable-ms); program.ts adds them.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { AgentDefaults } from '../agent/config.js';
-import { parseBindArg, parseCountArg, parsePeerArg } from './args.js';
+import { parseCountArg, parsePeerArg } from './args.js';
 import {
   runConfigDel,
   runConfigGet,
@@ -72,7 +72,6 @@ export function addControlCommands(program: Command, io: CliIo, setResult: (p: P
 /** The control plane flags of `shoal agent`, as commander options (parsed into ControlAgentOptions by controlOptionsFrom). */
 export function addControlAgentOptions(agent: Command): Command {
   return agent
-    .option('--raft <HOST:PORT>', 'Raft peer address, TCP (default: bind host, gossip port + 2)', parseBindArg)
     .option('--bootstrap-expect <N>', 'form the cluster once N eligible members see each other', parseCountArg(1, 9), controlAgentDefaults.bootstrapExpect)
     .addOption(new Option('--voter <true|false>', 'may this member be a Raft voter').choices(['true', 'false']).default('true'))
     .option('--dead-voter-grace-ms <MS>', 'autopilot: replace a voter gossip reports dead for this long', parseCountArg(0, 86_400_000))
@@ -80,7 +79,6 @@ export function addControlAgentOptions(agent: Command): Command {
 }
 
 export interface ControlAgentFlags {
-  raft?: string;
   bootstrapExpect: number;
   voter: 'true' | 'false';
   deadVoterGraceMs?: number;
@@ -89,7 +87,6 @@ export interface ControlAgentFlags {
 
 export function controlOptionsFrom(flags: ControlAgentFlags): ControlAgentOptions {
   return {
-    ...(flags.raft === undefined ? {} : { raft: flags.raft }),
     bootstrapExpect: flags.bootstrapExpect,
     voter: flags.voter === 'true',
     ...(flags.deadVoterGraceMs === undefined ? {} : { deadVoterGraceMs: flags.deadVoterGraceMs }),

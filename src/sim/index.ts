@@ -1,6 +1,6 @@
 /**
  * The deterministic simulator: virtual time, a faulty network, seeds.
- * (Disks that lose unsynced writes: src/sim/raft-storage.ts for Raft, src/storage/crash-fs.ts for the WAL.) A scenario in outline:
+ * (Disks that lose unsynced writes: src/sim/raft-storage.ts for Raft, src/sim/crash-fs.ts for the WAL.) A scenario in outline:
  *
  *   const simTest = makeSimTest(test);
  *   simTest('three nodes agree', [1, 2, 3], (t, seed) => {

@@ -7,7 +7,7 @@
  * maxAttempts the outcome is unknown (info) and the client moves on. Every
  * operation is recorded in the history for the linearizability checker.
  */
-import { encodeKvCommand, type KvApplied, type KvCommand, type KvResult } from '../raft/kv-machine.js';
+import { encodeKvCommand, type KvApplied, type KvCommand, type KvResult } from './kv-machine.js';
 import type { NodeId } from '../raft/types.js';
 import { AssertionError } from '../util/assert.js';
 import type { SeededRng } from '../util/rng.js';

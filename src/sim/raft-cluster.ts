@@ -8,7 +8,7 @@
  * plus the routing of client requests to hosts and of results back to clients.
  */
 import { validateRaftConfig, type RaftConfig } from '../raft/config.js';
-import type { KvApplied } from '../raft/kv-machine.js';
+import type { KvApplied } from './kv-machine.js';
 import { bytesEqual } from '../raft/message.js';
 import { RaftRole, type ConfState, type Entry, type Message, type NodeId } from '../raft/types.js';
 import type { RaftStatus } from '../raft/status.js';

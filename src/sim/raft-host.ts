@@ -8,7 +8,7 @@
  * Persisting takes virtual time (persistLatencyMs): a crash can land between
  * the write and the fsync, and then loses the batch (see raft-storage.ts).
  */
-import { KvMachine, type KvApplied } from '../raft/kv-machine.js';
+import { KvMachine, type KvApplied } from './kv-machine.js';
 import { RaftNode } from '../raft/node.js';
 import { splitReadyMessages } from '../raft/ready-order.js';
 import type { RaftConfig } from '../raft/config.js';

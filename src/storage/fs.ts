@@ -1,7 +1,7 @@
 /**
  * The small file-system surface storage needs, with a real implementation on
  * node:fs/promises (I/O runs on the libuv thread pool, so an fsync never blocks
- * the event loop). The crash-testing twin is CrashFs in crash-fs.ts.
+ * the event loop). The crash-testing twin is CrashFs in src/sim/crash-fs.ts.
  */
 import { constants, promises as fsp } from 'node:fs';
 import { ErrorCode, ShoalError } from '../util/errors.js';

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigClient } from '../../src/api/config-client.js';
 import type { RaftStatusView } from '../../src/api/config-types.js';
-import { LocalControlCluster } from '../../src/agent/control-cluster.js';
+import { LocalControlCluster } from '../support/control-cluster.js';
 import { History } from '../../src/sim/history.js';
 import { CheckResult, checkLinearizable } from '../../src/sim/linearizability.js';
 import { kvModel, type KvInput, type KvOutput } from '../../src/sim/linearizability-kv.js';

@@ -9,6 +9,7 @@ export interface AgentCommandOptions {
   name?: string;
   bind: string;
   advertise?: string;
+  clusterLabel?: string;
   http: string;
   join?: string[];
   dataDir?: string;
@@ -42,6 +43,7 @@ export async function runAgentCommand(opts: AgentCommandOptions, io: CliIo): Pro
     name: opts.name,
     bind: opts.bind,
     advertise: opts.advertise,
+    clusterLabel: opts.clusterLabel,
     http: opts.http,
     join: opts.join ?? [],
     dataDir: opts.dataDir,

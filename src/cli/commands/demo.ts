@@ -36,7 +36,7 @@ export async function runDemoCommand(opts: DemoOptions, io: CliIo): Promise<numb
         http: i === 0 && opts.http !== '' ? opts.http : undefined,
         join: i === 0 ? [] : [agents[0].addr],
         // The control plane too: the first three members to see each other bootstrap the Raft group.
-        control: { raft: '127.0.0.1:0', bootstrapExpect: Math.min(DemoLimits.bootstrapExpect, opts.agents) },
+        control: { bootstrapExpect: Math.min(DemoLimits.bootstrapExpect, opts.agents) },
       });
       agents.push(agent);
       for (const ev of i === 0 ? (['member-join', 'member-suspect', 'member-alive', 'member-failed', 'member-leave'] as const) : []) {

@@ -31,7 +31,7 @@ test('three agents join, see each other alive with tags, and a graceful stop is 
   t.true(await waitUntil(() => agents.every((x) => x.numAlive() === 3), 10_000));
   t.deepEqual(joinsSeenByA.sort(), ['b', 'c']);
   const seenByC = c.members().find((m) => m.name === 'a');
-  t.deepEqual(seenByC?.tags, { role: 'seed' });
+  t.deepEqual(seenByC?.tags, { role: 'seed', 'shoal.id': a.nodeId });
   t.is(seenByC?.addr, a.addr);
   t.is(seenByC?.state, 'alive');
 

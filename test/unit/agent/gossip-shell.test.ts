@@ -1,14 +1,11 @@
 import test from 'ava';
-import { GossipShell, GossipShellLimits, type DrivenCore } from '../../../src/agent/gossip-shell.js';
+import { GossipShell, GossipShellLimits, type DrivenCore, type GossipNet } from '../../../src/agent/gossip-shell.js';
 import type { GossipReady, MemberEvent } from '../../../src/gossip/events.js';
 import { MessageType, MemberState, type GossipMessage, type PingMsg, type Via } from '../../../src/gossip/messages.js';
-import { newTransportStats, type Transport } from '../../../src/transport/transport.js';
 import { decodeFrame, decodePacket, encodeFrame, encodePacket } from '../../../src/wire/gossip-codec.js';
 import { ErrorCode, ShoalError } from '../../../src/util/errors.js';
 
-class FakeTransport implements Transport {
-  readonly localAddr = '127.0.0.1:1';
-  readonly stats = newTransportStats();
+class FakeTransport implements GossipNet {
   packets: [string, Uint8Array][] = [];
   frames: [string, Uint8Array][] = [];
   failFramesTo = new Set<string>();
@@ -19,9 +16,6 @@ class FakeTransport implements Transport {
     if (this.failFramesTo.has(to)) throw new ShoalError(ErrorCode.Unreachable, 'no route');
     this.frames.push([to, data]);
   }
-  onPacket(): void {}
-  onFrame(): void {}
-  async close(): Promise<void> {}
 }
 
 class FakeCore implements DrivenCore {

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfState, Snapshot } from '../../../src/raft/types.js';
-import { CrashFs } from '../../../src/storage/crash-fs.js';
+import { CrashFs } from '../../../src/sim/crash-fs.js';
 import { RaftStorage, type SaveRequest } from '../../../src/storage/raft-storage.js';
 import { SeededRng } from '../../../src/util/rng.js';
 import { entries, hs, summary } from './helpers.js';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { Snapshot } from '../../../src/raft/types.js';
-import { CrashFs } from '../../../src/storage/crash-fs.js';
+import { CrashFs } from '../../../src/sim/crash-fs.js';
 import { SnapshotStore, decodeSnapshotFile, encodeSnapshotFile, snapshotFileName } from '../../../src/storage/snapshot-store.js';
 import { isShoalError } from '../../../src/util/errors.js';
 import { SeededRng } from '../../../src/util/rng.js';

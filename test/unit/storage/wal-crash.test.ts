@@ -4,7 +4,7 @@
  * point, then recover and check against the model.
  */
 import test from 'ava';
-import { CrashFs } from '../../../src/storage/crash-fs.js';
+import { CrashFs } from '../../../src/sim/crash-fs.js';
 import { Wal, type WalWrite } from '../../../src/storage/wal.js';
 import { SeededRng } from '../../../src/util/rng.js';
 import { entries, hs, summary } from './helpers.js';

@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { CrashFs } from '../../../src/storage/crash-fs.js';
+import { CrashFs } from '../../../src/sim/crash-fs.js';
 import { Wal, type WalWrite } from '../../../src/storage/wal.js';
 import { SeededRng } from '../../../src/util/rng.js';
 import { entries, hs } from './helpers.js';

@@ -1,7 +1,8 @@
 /**
- * A small replicated key/value state machine for Raft: put / get / delete /
- * compare-and-swap on string keys, with client sessions so retried requests are
- * applied at most once (Ongaro's dissertation, §6.3).
+ * A small replicated key/value state machine for the Raft simulator
+ * (raft-host.ts, raft-clients.ts): put / get / delete / compare-and-swap on
+ * string keys, with client sessions so retried requests are applied at most
+ * once (Ongaro's dissertation, §6.3).
  *
  * Every command carries a request id (client id + sequence number). A client has
  * one request outstanding at a time and numbers them 1, 2, 3...; the machine

@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { KvMachine, decodeKvCommand, encodeKvCommand, kvLimits, type KvCommand } from '../../../src/raft/kv-machine.js';
+import { KvMachine, decodeKvCommand, encodeKvCommand, kvLimits, type KvCommand } from '../../../src/sim/kv-machine.js';
 import { ErrorCode, isShoalError } from '../../../src/util/errors.js';
 
 const id = (clientId: string, seq: number) => ({ clientId, seq });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { CrashFs } from '../../../src/storage/crash-fs.js';
+import { CrashFs } from '../../../src/sim/crash-fs.js';
 import { SeededRng } from '../../../src/util/rng.js';
 import { isShoalError } from '../../../src/util/errors.js';
 

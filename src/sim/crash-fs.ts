@@ -18,7 +18,7 @@ import { posix } from 'node:path';
 import { assert } from '../util/assert.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
-import type { FileHandle, FileSystem, OpenOptions } from './fs.js';
+import type { FileHandle, FileSystem, OpenOptions } from '../storage/fs.js';
 
 type PendingOp = { kind: 'write'; position: number; data: Uint8Array } | { kind: 'truncate'; sizeBytes: number };
 

@@ -1,23 +1,23 @@
 /**
  * A local cluster of `shoal agent` processes on loopback, for integration
  * tests and benchmarks (run `npm run build` first: it spawns bin/shoal).
- * Each agent gets free ports (gossip, HTTP, Raft) and its own data dir; the
- * first is the others' seed. kill() sends a signal; stopAll() kills every
- * child still running and removes the data dirs.
+ * Each agent gets free ports (gossip, HTTP) and its own data dir; the first
+ * is the others' seed. spawn() (re)starts an agent from its data dir; kill()
+ * sends a signal; stopAll() kills every child still running and removes the
+ * data dirs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigClient } from '../api/config-client.js';
-import { ErrorCode, ShoalError } from '../util/errors.js';
+import { ConfigClient } from '../../src/api/config-client.js';
+import { ErrorCode, ShoalError } from '../../src/util/errors.js';
 
 export interface ControlNodeProc {
   name: string;
   gossip: string;
   http: string;
-  raft: string;
   dataDir: string;
   proc: ChildProcess | undefined;
   /** The last lines the agent wrote to stderr (bounded), for failure messages. */
@@ -72,7 +72,6 @@ export class LocalControlCluster {
         name: `n${i}`,
         gossip: `127.0.0.1:${await take()}`,
         http: `127.0.0.1:${await take()}`,
-        raft: `127.0.0.1:${await take()}`,
         dataDir: path.join(this.root, `n${i}`),
         proc: undefined,
         log: [],
@@ -94,7 +93,6 @@ export class LocalControlCluster {
       '--name', n.name,
       '--bind', n.gossip,
       '--http', n.http,
-      '--raft', n.raft,
       '--data-dir', n.dataDir,
       '--preset', 'local',
       '--bootstrap-expect', String(this.options.bootstrapExpect ?? 3),

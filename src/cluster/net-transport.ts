@@ -1,0 +1,290 @@
+/**
+ * The cluster transport on real sockets: one UDP socket and one TCP listener
+ * on the same port, a Listener for inbound streams and a Dialer for
+ * outbound ones (see transport.ts for the contract). Never throws into the
+ * event loop: socket errors and handler exceptions are counted.
+ */
+import type * as dgram from 'node:dgram';
+import type * as net from 'node:net';
+import { bindUdp, closeServer, listenTcp } from '../transport/sockets.js';
+import { formatHostPort, parseHostPort, type Address, type HostPort } from '../util/address.js';
+import { ErrorCode, ShoalError } from '../util/errors.js';
+import type { ClusterConnection } from './connection.js';
+import { decodeErrorPayload, encodeErrorPayload } from './error-payload.js';
+import type { FrameHeader } from './frame-header.js';
+import type { KnownMember, NodeIdentity } from './identity.js';
+import { Dialer } from './outbound.js';
+import { Listener } from './inbound.js';
+import { FrameType, type StreamKind } from './kinds.js';
+import { resolveClusterLimits, type ClusterLimits } from './limits.js';
+import { newClusterTransportStats, type ClusterTransportStats } from './stats.js';
+import type { ClusterTransport, RequestOptions, StreamHandler } from './transport.js';
+
+export interface ClusterNetOptions {
+  bind: HostPort;
+  /** Identity without the address: the address is the advertised one, known after binding. */
+  identity: Omit<NodeIdentity, 'addr'>;
+  /** The advertised address for a bound port (advertise.ts). */
+  advertise(boundPort: number): Address;
+  /** The member table's view of a name (node id, alive): handshakes of a live member under another node id are refused. */
+  known?(name: string): KnownMember | undefined;
+  limits?: Partial<ClusterLimits>;
+}
+
+/** Attempts to find a port free for both UDP and TCP when binding port 0. */
+const bindAttemptsMax = 20;
+
+export class ClusterNetTransport implements ClusterTransport {
+  readonly stats: ClusterTransportStats = newClusterTransportStats();
+  readonly limits: Readonly<ClusterLimits>;
+  readonly port: number;
+  private readonly local: NodeIdentity;
+  private readonly handlers = new Map<StreamKind, StreamHandler>();
+  private packetHandler: (from: Address, data: Uint8Array) => void = () => undefined;
+  private readonly dialer: Dialer;
+  private readonly listener: Listener;
+  /** Requests being served per inbound connection, with the controller that aborts them when it closes. */
+  private readonly serving = new Map<ClusterConnection, Set<AbortController>>();
+  private closed = false;
+  /** The last exception a handler threw, kept for diagnosis. */
+  lastHandlerError: unknown = undefined;
+
+  private constructor(
+    private readonly udp: dgram.Socket,
+    private readonly server: net.Server,
+    port: number,
+    options: ClusterNetOptions,
+  ) {
+    this.port = port;
+    this.limits = resolveClusterLimits(options.limits);
+    this.local = { ...options.identity, addr: options.advertise(port) };
+    const known = options.known ?? (() => undefined);
+    const base = { local: this.local, known, limits: this.limits, stats: this.stats };
+    this.dialer = new Dialer({ ...base, decodeError: decodeErrorPayload, nowMs: () => performance.now(), random: Math.random });
+    this.listener = new Listener({
+      ...base,
+      frame: (conn, head, payload) => this.onInboundFrame(conn, head, payload),
+      closed: (conn) => {
+        for (const ac of this.serving.get(conn) ?? []) ac.abort();
+        this.serving.delete(conn);
+      },
+    });
+    udp.on('message', (msg, rinfo) => this.receivePacket(msg, rinfo));
+    udp.on('error', () => {
+      this.stats.packetSendErrors++;
+    });
+    server.on('connection', (socket) => this.listener.accept(socket));
+    server.on('error', () => undefined); // after listen, errors concern single accepts
+  }
+
+  /** Bind UDP and TCP on one port (port 0: a port free for both). Rejects ERR_BIND_FAILED naming the address. */
+  static async listen(options: ClusterNetOptions): Promise<ClusterNetTransport> {
+    const attempts = options.bind.port === 0 ? bindAttemptsMax : 1;
+    let lastError: unknown;
+    for (let i = 0; i < attempts; i++) {
+      let server: net.Server | undefined;
+      try {
+        server = await listenTcp(options.bind.host, options.bind.port);
+        const port = (server.address() as net.AddressInfo).port;
+        const udp = await bindUdp(options.bind.host, port);
+        try {
+          return new ClusterNetTransport(udp, server, port, options);
+        } catch (e) {
+          udp.close();
+          throw e;
+        }
+      } catch (e) {
+        lastError = e;
+        if (server) await closeServer(server);
+        if (e instanceof ShoalError) throw e;
+      }
+    }
+    const reason = lastError instanceof Error ? lastError.message : String(lastError);
+    throw new ShoalError(ErrorCode.BindFailed, `cannot bind UDP and TCP on ${formatHostPort(options.bind)}: ${reason}`, { cause: lastError });
+  }
+
+  get localAddr(): Address {
+    return this.local.addr;
+  }
+
+  get identity(): Readonly<NodeIdentity> {
+    return this.local;
+  }
+
+  setClusterId(clusterId: string): void {
+    this.local.clusterId = clusterId;
+  }
+
+  /** Established inbound connections, connections still in their handshake, and open outbound connections. */
+  connections(): { inbound: number; handshaking: number; outbound: number } {
+    return { inbound: this.listener.inboundConnections, handshaking: this.listener.handshaking, outbound: this.dialer.openConnections };
+  }
+
+  onPacket(handler: (from: Address, data: Uint8Array) => void): void {
+    this.packetHandler = handler;
+  }
+
+  handle(kind: StreamKind, handler: StreamHandler): void {
+    this.handlers.set(kind, handler);
+  }
+
+  sendPacket(to: Address, data: Uint8Array): void {
+    if (this.closed) {
+      this.stats.packetSendErrors++;
+      return;
+    }
+    if (data.length > this.limits.packetMaxBytes) {
+      this.stats.packetsOversized++;
+      this.stats.packetSendErrors++;
+      return;
+    }
+    let target: HostPort;
+    try {
+      target = parseHostPort(to);
+    } catch {
+      this.stats.packetSendErrors++;
+      return;
+    }
+    this.stats.packetsSent++;
+    this.stats.packetBytesSent += data.length;
+    try {
+      this.udp.send(data, target.port, target.host, (err) => {
+        if (err) this.stats.packetSendErrors++;
+      });
+    } catch {
+      this.stats.packetSendErrors++;
+    }
+  }
+
+  post(to: Address, kind: StreamKind, payload: Uint8Array): boolean {
+    const refused = this.dialer.write(to, FrameType.Message, kind, 0, payload);
+    if (refused !== undefined) this.stats.framesRefused++;
+    return refused === undefined;
+  }
+
+  send(to: Address, kind: StreamKind, payload: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (options.signal?.aborted) return Promise.reject(new ShoalError(ErrorCode.Aborted, 'send aborted'));
+    return new Promise<void>((resolve, reject) => {
+      const refused = this.dialer.write(to, FrameType.Message, kind, 0, payload, (err) => (err === undefined ? resolve() : reject(err)));
+      if (refused !== undefined) {
+        this.stats.framesRefused++;
+        reject(refused);
+      }
+    });
+  }
+
+  request(to: Address, kind: StreamKind, payload: Uint8Array, options: RequestOptions): Promise<Uint8Array> {
+    if (options.signal?.aborted) return Promise.reject(new ShoalError(ErrorCode.Aborted, 'request aborted before it was sent'));
+    this.stats.requestsSent++;
+    const { answer, cancel } = this.dialer.request(to, kind, payload);
+    const timer = setTimeout(() => {
+      this.stats.requestTimeouts++;
+      cancel(new ShoalError(ErrorCode.Timeout, `no answer from ${to} within ${options.timeoutMs} ms`));
+    }, options.timeoutMs);
+    const onAbort = (): void => cancel(new ShoalError(ErrorCode.Aborted, `request to ${to} aborted: its outcome is unknown`));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    return answer.then(
+      (v) => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        return v;
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        this.stats.requestsFailed++;
+        throw e;
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.dialer.close();
+    this.listener.close();
+    await Promise.all([closeServer(this.server), new Promise<void>((resolve) => this.udp.close(() => resolve()))]);
+  }
+
+  private receivePacket(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (msg.length > this.limits.packetMaxBytes) {
+      this.stats.packetsOversizedReceived++;
+      return;
+    }
+    this.stats.packetsReceived++;
+    this.stats.packetBytesReceived += msg.length;
+    try {
+      this.packetHandler(formatHostPort({ host: rinfo.address, port: rinfo.port }), msg);
+    } catch (e) {
+      this.stats.handlerErrors++;
+      this.lastHandlerError = e;
+    }
+  }
+
+  private onInboundFrame(conn: ClusterConnection, head: FrameHeader, payload: Uint8Array): void {
+    if (head.type !== FrameType.Message && head.type !== FrameType.Request) {
+      this.stats.framesMalformed++;
+      conn.close(new ShoalError(ErrorCode.DecodeFailed, `frame type ${head.type} on an inbound connection`));
+      return;
+    }
+    const handler = this.handlers.get(head.kind);
+    if (head.type === FrameType.Message) {
+      if (handler?.message === undefined) {
+        this.stats.framesUnrouted++;
+        return;
+      }
+      try {
+        handler.message(conn.peer, payload);
+      } catch (e) {
+        this.stats.handlerErrors++;
+        this.lastHandlerError = e;
+      }
+      return;
+    }
+    this.serve(conn, head, payload, handler);
+  }
+
+  private serve(conn: ClusterConnection, head: FrameHeader, payload: Uint8Array, handler: StreamHandler | undefined): void {
+    const answer = (type: FrameType, body: Uint8Array): void => {
+      if (conn.write(type, head.kind, head.requestId, body) !== undefined) this.stats.framesRefused++;
+    };
+    if (handler?.request === undefined) {
+      this.stats.framesUnrouted++;
+      answer(FrameType.ErrorResponse, encodeErrorPayload(new ShoalError(ErrorCode.Unavailable, `${this.local.name} serves no requests of kind ${head.kind}`)));
+      return;
+    }
+    let set = this.serving.get(conn);
+    if (set === undefined) {
+      set = new Set();
+      this.serving.set(conn, set);
+    }
+    if (set.size >= this.limits.servingRequestsMax) {
+      this.stats.requestsRefusedBusy++;
+      answer(FrameType.ErrorResponse, encodeErrorPayload(new ShoalError(ErrorCode.Unavailable, `${this.local.name} is serving ${set.size} requests from ${conn.peer.name}`)));
+      return;
+    }
+    const ac = new AbortController();
+    set.add(ac);
+    let result: Promise<Uint8Array>;
+    try {
+      result = handler.request(conn.peer, payload, ac.signal);
+    } catch (e) {
+      result = Promise.reject(e);
+    }
+    result.then(
+      (body) => {
+        set.delete(ac);
+        this.stats.requestsServed++;
+        answer(FrameType.Response, body);
+      },
+      (e: unknown) => {
+        set.delete(ac);
+        if (!(e instanceof ShoalError)) {
+          this.stats.handlerErrors++;
+          this.lastHandlerError = e;
+        }
+        answer(FrameType.ErrorResponse, encodeErrorPayload(e));
+      },
+    );
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * The dialing side: one pooled connection per peer address, opened lazily
+ * by the first frame for it, through the handshake, and kept until it breaks
+ * or idles. Frames queue (bounded) while the connection opens. A failed
+ * connect or handshake fails what was queued and starts a backoff (capped
+ * exponential, with jitter) during which frames for that peer are refused at
+ * once; the next frame after it dials again.
+ *
+ * Requests go out on this connection and their answers come back on it;
+ * each has a deadline and an AbortSignal, and settles exactly once.
+ */
+import * as net from 'node:net';
+import { parseHostPort, type Address } from '../util/address.js';
+import { ErrorCode, ShoalError } from '../util/errors.js';
+import { ClusterConnection } from './connection.js';
+import type { FrameHeader } from './frame-header.js';
+import { decodeHandshake, encodeHandshake, protocolVersion } from './handshake-codec.js';
+import { handshakeFrame, readHandshakeFrame } from './handshake-io.js';
+import { checkPeer, type PeerCheckContext } from './identity.js';
+import { FrameType, RefuseReason, type StreamKind } from './kinds.js';
+import type { ClusterLimits } from './limits.js';
+import type { ClusterTransportStats } from './stats.js';
+
+interface PendingRequest {
+  resolve(payload: Uint8Array): void;
+  reject(err: ShoalError): void;
+}
+
+interface WaitingFrame {
+  type: FrameType;
+  kind: StreamKind;
+  requestId: number;
+  payload: Uint8Array;
+  done: ((err: ShoalError | undefined) => void) | undefined;
+}
+
+/** The error a request fails with when its answer cannot come back. */
+export type ErrorDecoder = (payload: Uint8Array) => ShoalError;
+
+class OutboundPeer {
+  conn: ClusterConnection | undefined;
+  connecting = false;
+  waiting: WaitingFrame[] = [];
+  waitingBytes = 0;
+  readonly pending = new Map<number, PendingRequest>();
+  attempt = 0;
+  retryAtMs = 0;
+  lastError: ShoalError | undefined;
+  nextRequestId = 1;
+
+  constructor(readonly addr: Address) {}
+
+  takeRequestId(): number {
+    const id = this.nextRequestId;
+    this.nextRequestId = id >= 0xffffffff ? 1 : id + 1;
+    return id;
+  }
+}
+
+export interface DialerContext extends PeerCheckContext {
+  limits: Readonly<ClusterLimits>;
+  stats: ClusterTransportStats;
+  decodeError: ErrorDecoder;
+  /** A frame other than an answer arrived on an outbound connection: counted, the connection closed. */
+  nowMs(): number;
+  random(): number;
+}
+
+export class Dialer {
+  private readonly peers = new Map<Address, OutboundPeer>();
+  private closed = false;
+
+  constructor(private readonly ctx: DialerContext) {}
+
+  get size(): number {
+    return this.peers.size;
+  }
+
+  /** Open (established) outbound connections. */
+  get openConnections(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (p.conn !== undefined && !p.conn.isClosed) n++;
+    return n;
+  }
+
+  /** Queue a frame for `to`; returns an error when refused at once. */
+  write(to: Address, type: FrameType, kind: StreamKind, requestId: number, payload: Uint8Array, done?: (err: ShoalError | undefined) => void): ShoalError | undefined {
+    if (this.closed) return new ShoalError(ErrorCode.TransportClosed, 'cluster transport closed');
+    if (payload.length + 6 > this.ctx.limits.frameMaxBytes) {
+      return new ShoalError(ErrorCode.FrameTooLarge, `frame of ${payload.length} bytes exceeds ${this.ctx.limits.frameMaxBytes}`);
+    }
+    const peer = this.peer(to);
+    if (peer.conn !== undefined && !peer.conn.isClosed) return peer.conn.write(type, kind, requestId, payload, done);
+    if (!peer.connecting && this.ctx.nowMs() < peer.retryAtMs) {
+      return new ShoalError(ErrorCode.Unreachable, `${to} is unreachable (retrying in ${Math.ceil(peer.retryAtMs - this.ctx.nowMs())} ms): ${peer.lastError?.message ?? ''}`);
+    }
+    const { sendQueueMaxFrames, sendQueueMaxBytes } = this.ctx.limits;
+    if (peer.waiting.length >= sendQueueMaxFrames || peer.waitingBytes + payload.length > sendQueueMaxBytes) {
+      return new ShoalError(ErrorCode.Unavailable, `send queue to ${to} is full`);
+    }
+    peer.waiting.push({ type, kind, requestId, payload, done });
+    peer.waitingBytes += payload.length;
+    if (!peer.connecting) void this.dial(peer);
+    return undefined;
+  }
+
+  /** Send a request and await its answer (deadline and signal handled by the caller through `cancel`). */
+  request(to: Address, kind: StreamKind, payload: Uint8Array): { id: number; answer: Promise<Uint8Array>; cancel(err: ShoalError): void } {
+    const peer = this.peer(to);
+    const id = peer.takeRequestId();
+    let settle!: PendingRequest;
+    const answer = new Promise<Uint8Array>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    const cancel = (err: ShoalError): void => {
+      if (peer.pending.delete(id)) settle.reject(err);
+    };
+    if (peer.pending.size >= this.ctx.limits.pendingRequestsMax) {
+      settle.reject(new ShoalError(ErrorCode.Unavailable, `${peer.pending.size} requests to ${to} already await an answer`));
+      return { id, answer, cancel };
+    }
+    peer.pending.set(id, settle);
+    const refused = this.write(to, FrameType.Request, kind, id, payload);
+    if (refused !== undefined) cancel(refused);
+    return { id, answer, cancel };
+  }
+
+  close(): void {
+    this.closed = true;
+    const err = new ShoalError(ErrorCode.TransportClosed, 'cluster transport closed');
+    for (const p of this.peers.values()) this.fail(p, err, false);
+    this.peers.clear();
+  }
+
+  private peer(to: Address): OutboundPeer {
+    let p = this.peers.get(to);
+    if (p === undefined) {
+      if (this.peers.size >= this.ctx.limits.outboundMax) this.evictOldest();
+      p = new OutboundPeer(to);
+      this.peers.set(to, p);
+    } else {
+      // Most recently used last: the first entry is the one to evict.
+      this.peers.delete(to);
+      this.peers.set(to, p);
+    }
+    return p;
+  }
+
+  private evictOldest(): void {
+    for (const p of this.peers.values()) {
+      if (p.connecting || p.pending.size > 0) continue;
+      p.conn?.close(new ShoalError(ErrorCode.Unavailable, 'outbound connection evicted (outboundMax)'));
+      this.peers.delete(p.addr);
+      return;
+    }
+  }
+
+  private async dial(peer: OutboundPeer): Promise<void> {
+    peer.connecting = true;
+    const { limits, stats } = this.ctx;
+    let socket: net.Socket | undefined;
+    try {
+      const target = parseHostPort(peer.addr);
+      socket = net.connect({ host: target.host, port: target.port });
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, limits.keepAliveInitialDelayMs);
+      // Errors are handled where they matter (connect, handshake, connection); none may escape to the event loop.
+      socket.on('error', () => undefined);
+      const s = socket;
+      const timer = setTimeout(() => s.destroy(new Error(`no handshake with ${peer.addr} within ${limits.connectTimeoutMs + limits.handshakeTimeoutMs} ms`)), limits.connectTimeoutMs + limits.handshakeTimeoutMs);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const onError = (err: Error): void => {
+            s.off('close', onClose);
+            reject(err);
+          };
+          const onClose = (): void => {
+            s.off('error', onError);
+            reject(new Error('closed while connecting'));
+          };
+          s.once('connect', () => {
+            s.off('error', onError);
+            s.off('close', onClose);
+            resolve();
+          });
+          s.once('error', onError);
+          s.once('close', onClose);
+        });
+        s.write(handshakeFrame(encodeHandshake({ version: protocolVersion, identity: this.ctx.local, refuseReason: '', refuseMessage: '' })));
+        const { frame, leftover } = await readHandshakeFrame(s);
+        const decoded = decodeHandshake(frame);
+        if (!decoded.ok) throw new ShoalError(ErrorCode.DecodeFailed, `bad handshake from ${peer.addr}: ${decoded.error.message}`);
+        const h = decoded.handshake;
+        if (h.refuseReason !== '') {
+          stats.refusedOutbound[h.refuseReason]++;
+          throw new ShoalError(ErrorCode.Unreachable, `${peer.addr} (${h.identity.name}) refused the connection: ${h.refuseMessage}`, { details: { reason: h.refuseReason } });
+        }
+        const verdict = h.version !== protocolVersion ? { ok: false as const, reason: RefuseReason.Version, message: `protocol version ${h.version}` } : checkPeer(h.identity, this.ctx);
+        if (!verdict.ok) {
+          stats.refusedOutbound[verdict.reason]++;
+          throw new ShoalError(ErrorCode.Unreachable, `refused ${peer.addr} (${h.identity.name}): ${verdict.message}`, { details: { reason: verdict.reason } });
+        }
+        clearTimeout(timer);
+        if (this.closed) throw new ShoalError(ErrorCode.TransportClosed, 'cluster transport closed');
+        const conn = new ClusterConnection(s, { ...h.identity }, 'out', limits, stats, {
+          frame: (c, head, payload) => this.onFrame(peer, c, head, payload),
+          closed: (c, reason) => this.onClosed(peer, c, reason),
+        }, leftover);
+        stats.connects++;
+        peer.conn = conn;
+        peer.connecting = false;
+        peer.attempt = 0;
+        peer.lastError = undefined;
+        const waiting = peer.waiting;
+        peer.waiting = [];
+        peer.waitingBytes = 0;
+        for (const w of waiting) {
+          const err = conn.write(w.type, w.kind, w.requestId, w.payload, w.done);
+          if (err !== undefined) this.failFrame(peer, w, err);
+        }
+      } finally {
+        clearTimeout(timer);
+      }
+    } catch (e) {
+      socket?.destroy();
+      stats.connectFailures++;
+      const err = e instanceof ShoalError ? e : new ShoalError(ErrorCode.Unreachable, `cannot reach ${peer.addr}: ${(e as Error).message}`, { cause: e });
+      peer.connecting = false;
+      this.fail(peer, err, true);
+    }
+  }
+
+  private failFrame(peer: OutboundPeer, w: WaitingFrame, err: ShoalError): void {
+    this.ctx.stats.framesLost++;
+    w.done?.(err);
+    if (w.type === FrameType.Request) {
+      const p = peer.pending.get(w.requestId);
+      if (p !== undefined) {
+        peer.pending.delete(w.requestId);
+        p.reject(err);
+      }
+    }
+  }
+
+  /** Fail everything waiting for or on this peer; with backoff, refuse frames for a while. */
+  private fail(peer: OutboundPeer, err: ShoalError, backoff: boolean): void {
+    const waiting = peer.waiting;
+    peer.waiting = [];
+    peer.waitingBytes = 0;
+    for (const w of waiting) this.failFrame(peer, w, err);
+    for (const p of peer.pending.values()) p.reject(err);
+    peer.pending.clear();
+    peer.lastError = err;
+    if (backoff) {
+      const { reconnectBaseMs, reconnectMaxMs } = this.ctx.limits;
+      const capped = Math.min(reconnectMaxMs, reconnectBaseMs * 2 ** Math.min(peer.attempt, 30));
+      // Equal jitter: peers that lost each other at the same instant do not redial in lockstep.
+      peer.retryAtMs = this.ctx.nowMs() + capped / 2 + (capped / 2) * this.ctx.random();
+      peer.attempt++;
+    }
+  }
+
+  private onFrame(peer: OutboundPeer, conn: ClusterConnection, head: FrameHeader, payload: Uint8Array): void {
+    if (head.type !== FrameType.Response && head.type !== FrameType.ErrorResponse) {
+      this.ctx.stats.framesMalformed++;
+      conn.close(new ShoalError(ErrorCode.DecodeFailed, `frame type ${head.type} on an outbound connection`));
+      return;
+    }
+    const p = peer.pending.get(head.requestId);
+    if (p === undefined) return; // timed out or aborted already
+    peer.pending.delete(head.requestId);
+    if (head.type === FrameType.Response) p.resolve(payload);
+    else p.reject(this.ctx.decodeError(payload));
+  }
+
+  private onClosed(peer: OutboundPeer, conn: ClusterConnection, reason: ShoalError): void {
+    if (peer.conn !== conn) return;
+    peer.conn = undefined;
+    // Requests written on it may or may not have been served: their outcome is unknown to the caller.
+    for (const p of peer.pending.values()) p.reject(reason);
+    peer.pending.clear();
+  }
+}
