@@ -10,6 +10,7 @@ import { ClusterNetTransport } from '../cluster/net-transport.js';
 import type { ClusterTransportStats } from '../cluster/stats.js';
 import { StreamKind } from '../cluster/kinds.js';
 import { TAG_NODE_ID, type KnownMember } from '../cluster/identity.js';
+import { RefuseReason } from '../cluster/kinds.js';
 import { chooseAdvertiseHost } from '../cluster/advertise.js';
 import { WireKind, peekWireKind } from '../wire/kind.js';
 import { formatHostPort, parseHostPort, type Address, type HostPort } from '../util/address.js';
@@ -146,9 +147,22 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     transport.handle(StreamKind.Gossip, { message: (peer, data) => shell.handleFrame(peer.addr, data) });
   }
 
+  /**
+   * A peer presented a live member's name with another node id (a member
+   * restarted with a wiped data directory, or one that took its name): suspect
+   * the identity we know. If the member under that name is alive it refutes
+   * with its own tags, so its new node id spreads and its streams are accepted
+   * from then on; if nobody answers for it, it is declared dead as usual.
+   */
+  private suspectIdentity(name: string): void {
+    const m = this.shell.core.member(name);
+    if (m === undefined || m.state !== MemberState.Alive || this.phase !== 'running') return;
+    this.shell.act((core, nowMs) => core.step(this.addr, { type: MessageType.Suspect, incarnation: m.incarnation, name, from: this.name }, 'packet', nowMs));
+  }
+
   /** The member table's view of a name, for the transport's handshake check. */
   private knownMember(name: string): KnownMember | undefined {
-    const m = this.shell.core.members().find((x) => x.name === name);
+    const m = this.shell.core.member(name);
     if (m === undefined) return undefined;
     return { nodeId: m.tags[TAG_NODE_ID] ?? '', live: m.state === MemberState.Alive || m.state === MemberState.Suspect };
   }
@@ -176,6 +190,9 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       identity: { clusterLabel: resolved.clusterLabel, clusterId: '', name: resolved.name, nodeId },
       advertise: (port) => formatHostPort({ host: advertised.host, port: resolved.advertise?.port ?? port }),
       known: (name) => agentRef?.knownMember(name),
+      onRefused: (peer, reason) => {
+        if (reason === RefuseReason.NodeId) agentRef?.suspectIdentity(peer.name);
+      },
     });
     const seed = resolved.rngSeed ?? (await cryptoSeed());
     let agent: Agent;

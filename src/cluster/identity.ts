@@ -30,6 +30,8 @@ export interface PeerCheckContext {
   local: NodeIdentity;
   /** The member table's view of a name, or undefined for a name it does not know (or without a node id). */
   known(name: string): KnownMember | undefined;
+  /** Told of every peer this member refused after reading its identity (not of refusals by the peer). */
+  onRefused?(peer: NodeIdentity, reason: RefuseReason): void;
 }
 
 export type PeerVerdict = { ok: true } | { ok: false; reason: RefuseReason; message: string };

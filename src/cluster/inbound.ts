@@ -127,6 +127,7 @@ export class Listener {
     } else verdict = checkPeer(decoded.handshake.identity, this.ctx);
     if (!verdict.ok) {
       stats.refusedInbound[verdict.reason]++;
+      if (decoded.ok) this.ctx.onRefused?.(decoded.handshake.identity, verdict.reason);
       // Tell the peer why (it logs and counts it), then hang up; nothing it sent goes further.
       socket.end(handshakeFrame(encodeHandshake({ version: protocolVersion, identity: local, refuseReason: verdict.reason, refuseMessage: verdict.message })));
       setTimeout(() => socket.destroy(), 1_000).unref();

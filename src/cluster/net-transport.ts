@@ -15,7 +15,7 @@ import type { FrameHeader } from './frame-header.js';
 import type { KnownMember, NodeIdentity } from './identity.js';
 import { Dialer } from './outbound.js';
 import { Listener } from './inbound.js';
-import { FrameType, type StreamKind } from './kinds.js';
+import { FrameType, type RefuseReason, type StreamKind } from './kinds.js';
 import { resolveClusterLimits, type ClusterLimits } from './limits.js';
 import { newClusterTransportStats, type ClusterTransportStats } from './stats.js';
 import type { ClusterTransport, RequestOptions, StreamHandler } from './transport.js';
@@ -28,6 +28,8 @@ export interface ClusterNetOptions {
   advertise(boundPort: number): Address;
   /** The member table's view of a name (node id, alive): handshakes of a live member under another node id are refused. */
   known?(name: string): KnownMember | undefined;
+  /** Told of every peer this member refused after reading its identity (a hook, not a decision: it cannot undo the refusal). */
+  onRefused?(peer: NodeIdentity, reason: RefuseReason): void;
   limits?: Partial<ClusterLimits>;
 }
 
@@ -59,7 +61,15 @@ export class ClusterNetTransport implements ClusterTransport {
     this.limits = resolveClusterLimits(options.limits);
     this.local = { ...options.identity, addr: options.advertise(port) };
     const known = options.known ?? (() => undefined);
-    const base = { local: this.local, known, limits: this.limits, stats: this.stats };
+    const onRefused = (peer: NodeIdentity, reason: RefuseReason): void => {
+      try {
+        options.onRefused?.(peer, reason);
+      } catch (e) {
+        this.stats.handlerErrors++;
+        this.lastHandlerError = e;
+      }
+    };
+    const base = { local: this.local, known, onRefused, limits: this.limits, stats: this.stats };
     this.dialer = new Dialer({ ...base, decodeError: decodeErrorPayload, nowMs: () => performance.now(), random: Math.random });
     this.listener = new Listener({
       ...base,

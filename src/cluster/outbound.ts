@@ -198,6 +198,7 @@ export class Dialer {
         const verdict = h.version !== protocolVersion ? { ok: false as const, reason: RefuseReason.Version, message: `protocol version ${h.version}` } : checkPeer(h.identity, this.ctx);
         if (!verdict.ok) {
           stats.refusedOutbound[verdict.reason]++;
+          this.ctx.onRefused?.(h.identity, verdict.reason);
           throw new ShoalError(ErrorCode.Unreachable, `refused ${peer.addr} (${h.identity.name}): ${verdict.message}`, { details: { reason: verdict.reason } });
         }
         clearTimeout(timer);

@@ -187,8 +187,17 @@ function ipQuiet(args: string[]): boolean {
 }
 
 function listNamespaces(): string[] {
+  let out: string;
+  try {
+    out = ip(['netns', 'list']);
+  } catch {
+    return [];
+  }
   // "name (id: 3)" or "name"
-  return ipQuiet(['netns', 'list']) ? ip(['netns', 'list']).split('\n').map((l) => l.trim().split(' ')[0]!).filter((n) => n !== '') : [];
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(' ')[0] ?? '')
+    .filter((n) => n !== '');
 }
 
 function listLinks(): string[] {
