@@ -10,7 +10,7 @@
  *
  * Each prints one JSON line.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,8 @@ export async function closedLoop(
 
 /** bin/shoal; exits with status 2 if the build it runs is missing (the benchmarks spawn agents). */
 export function builtAgentBin(): string {
+  // SHOAL_BIN runs another build of the agent (e.g. the previous commit's) under the same load generator, for same-run ratios.
+  if (process.env.SHOAL_BIN !== undefined) return path.resolve(process.env.SHOAL_BIN);
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   if (!existsSync(path.join(root, 'dist/src/cli/main.js'))) {
     console.error('run `npm run build` first: the benchmark spawns bin/shoal');
@@ -120,10 +122,35 @@ export async function startBenchCluster(bin: string, extraArgs: string[] = []): 
 }
 
 /** PUTs through `member`'s API (the leader, or a follower that forwards to it). */
+/** User + system CPU seconds a process has used so far (Linux /proc), or undefined where it cannot be read. */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th (clock ticks, 100 per second on Linux).
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds of each running agent (by name) between two samples, per 1,000 operations. */
+function cpuPer1k(cluster: LocalControlCluster, before: Map<string, number | undefined>, ops: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of cluster.running()) {
+    const a = before.get(n.name);
+    const b = cpuSeconds(n.proc?.pid);
+    if (a !== undefined && b !== undefined && ops > 0) out[n.name] = round(((b - a) / ops) * 1000, 3);
+  }
+  return out;
+}
+
 export async function benchPut(cluster: LocalControlCluster, member: string, clients: number, durationMs: number): Promise<BenchLine> {
   const at = cluster.node(member).http;
   const body = JSON.stringify({ value: value100 });
   await closedLoop(clients, Math.min(1000, durationMs), (agent, c, n) => request(agent, at, 'PUT', `/v1/config/${key16(c, n)}`, body)); // warm-up
+  const before = new Map(cluster.running().map((n) => [n.name, cpuSeconds(n.proc?.pid)] as const));
   const r = await closedLoop(clients, durationMs, (agent, c, n) => request(agent, at, 'PUT', `/v1/config/${key16(c, n)}`, body));
   return {
     bench: 'config-put',
@@ -133,6 +160,9 @@ export async function benchPut(cluster: LocalControlCluster, member: string, cli
     p50Ms: round(percentile(r.latenciesMs, 50)),
     p99Ms: round(percentile(r.latenciesMs, 99)),
     failed: r.failed,
+    /** CPU seconds per 1,000 writes of each agent process (the one written to is `member`). */
+    cpuSecPer1kWrites: cpuPer1k(cluster, before, r.ok),
+    target: member,
   };
 }
 

@@ -41,7 +41,19 @@ export class ApiClient {
 
   /** One JSON request; errors of the agent come back as typed ShoalErrors (details: status, code, and the agent's details). */
   protected async request<T>(method: string, path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
-    const signals = [AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])];
+    // A ref'd timer, not AbortSignal.timeout (unref'd): when the agent resets the connection, fetch can be
+    // left pending with nothing else keeping the process alive, and the CLI would exit 13 with no message.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+    try {
+      return await this.requestWithin<T>(method, path, body, timeoutMs, deadline.signal, signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async requestWithin<T>(method: string, path: string, body: unknown, timeoutMs: number, deadline: AbortSignal, signal?: AbortSignal): Promise<T> {
+    const signals = [deadline, ...(signal ? [signal] : [])];
     let res: Response;
     try {
       res = await fetch(this.baseUrl + path, {
@@ -63,7 +75,13 @@ export class ApiClient {
     if (declared > ApiClientLimits.responseMaxBytes) {
       throw new ShoalError(ErrorCode.DecodeFailed, `response of ${declared} bytes exceeds ${ApiClientLimits.responseMaxBytes}`);
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (e) {
+      const code = signal?.aborted ? ErrorCode.Aborted : deadline.aborted ? ErrorCode.Timeout : ErrorCode.Unreachable;
+      throw new ShoalError(code, `${method} ${this.baseUrl}${path}: the answer was cut short (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+    }
     let json: unknown;
     try {
       json = JSON.parse(text);

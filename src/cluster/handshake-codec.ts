@@ -6,7 +6,7 @@
  * handshakeBytesMax, each string at most identityFieldBytesMax.
  */
 import { DecodeFail, ProtoSource, toDecodeError } from '../wire/pb-read.js';
-import { ProtoSink, stringFieldSize, tag, varintFieldSize, WireType } from '../wire/pb-write.js';
+import { ProtoSink, stringFieldSize, tag, utf8Length, varintFieldSize, WireType } from '../wire/pb-write.js';
 import { DecodeDropReason } from '../wire/limits.js';
 import type { ShoalError } from '../util/errors.js';
 import type { NodeIdentity } from './identity.js';
@@ -20,6 +20,8 @@ export const protocolVersion = 1;
 export const handshakeBytesMax = 4096;
 /** Names, ids, labels and addresses: 256 bytes each is generous (names are at most 128). */
 export const identityFieldBytesMax = 256;
+/** A refusal's message quotes a few identity fields: 1 KiB. The encoder cuts to it, the decoder refuses more. */
+export const refuseMessageBytesMax = 1024;
 
 export interface Handshake {
   version: number;
@@ -44,7 +46,7 @@ const refuseReasons: ReadonlySet<string> = new Set(Object.values(RefuseReason));
 
 export function encodeHandshake(h: Handshake): Uint8Array {
   const id = h.identity;
-  const message = h.refuseMessage.slice(0, 512);
+  const message = truncateUtf8(h.refuseMessage, refuseMessageBytesMax);
   const size =
     handshakeMagic.length +
     varintFieldSize(h.version) +
@@ -66,6 +68,19 @@ export function encodeHandshake(h: Handshake): Uint8Array {
   sink.stringField(F.refuseReason, h.refuseReason);
   sink.stringField(F.refuseMessage, message);
   return sink.finish();
+}
+
+/** The longest prefix of `s` of at most `bytesMax` UTF-8 bytes that does not split a code point. */
+function truncateUtf8(s: string, bytesMax: number): string {
+  if (utf8Length(s) <= bytesMax) return s;
+  let bytes = 0;
+  let end = 0;
+  for (const ch of s) {
+    bytes += utf8Length(ch);
+    if (bytes > bytesMax) break;
+    end += ch.length;
+  }
+  return s.slice(0, end);
 }
 
 export type HandshakeDecodeResult = { ok: true; handshake: Handshake } | { ok: false; error: ShoalError };
@@ -113,7 +128,7 @@ export function decodeHandshake(buf: Uint8Array): HandshakeDecodeResult {
           break;
         }
         case F.refuseMessage:
-          h.refuseMessage = str('refuse message', 1024);
+          h.refuseMessage = str('refuse message', refuseMessageBytesMax);
           break;
         default:
           src.skip(t, end);
