@@ -23,7 +23,7 @@ import { SnapshotLimits, readSnapshot, writeSnapshot } from './snapshot.js';
 import { TypedEmitter } from './typed-emitter.js';
 import type { WatchEventView } from '../api/config-types.js';
 import { ConfigFollower } from './config-follower.js';
-import { RoutingControlApi } from './control-routing.js';
+import { ControlService } from './control-service.js';
 import { ControlRpcClient, ForwardingControlApi } from './control-rpc-client.js';
 import { serveControlRpc } from './control-rpc.js';
 import { loadNodeId } from './node-id.js';
@@ -88,7 +88,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
   /** The replicated config store (get, put, delete, txn, watch, lease); see control-facade.ts. */
   readonly config: AgentConfigApi;
   private control: ControlShell | undefined;
-  private controlApi: RoutingControlApi | undefined;
+  private controlApi: ControlService | undefined;
   private follower: ConfigFollower | undefined;
   private controlTags: Record<string, string> = {};
   /** Tags the agent itself sets: the node id, and voter=false where configured. */
@@ -212,6 +212,8 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
           service: agent,
           ...(agent.controlApi === undefined ? {} : { control: agent.controlApi }),
           onLeft: () => void agent.stop({ leave: false }),
+          ...(resolved.apiToken === undefined ? {} : { token: resolved.apiToken }),
+          ...(resolved.apiTlsCert === undefined || resolved.apiTlsKey === undefined ? {} : { tls: { certFile: resolved.apiTlsCert, keyFile: resolved.apiTlsKey } }),
         });
       }
       if (agent.control !== undefined) agent.announceControl();
@@ -349,12 +351,23 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     const upstream = new ControlRpcClient(this.transport, () => follower.upstreamAddr(), rpcTimeoutMs);
     const follower = new ConfigFollower(this.name, () => upstream, (revision, changes) => this.emit('config-changed', { revision, changes }));
     this.follower = follower;
-    const routing = new RoutingControlApi(control, this.name, new ForwardingControlApi(upstream, follower, () => control.status()), (member) => {
-      const addr = control.addrOf(member);
-      return addr === undefined ? undefined : new ControlRpcClient(this.transport, () => addr, rpcTimeoutMs);
+    const service = new ControlService(control, {
+      name: this.name,
+      isRaftMember: () => {
+        // Asked per call: read the Raft configuration only, not the whole control status.
+        const raft = control.core.raftStatus();
+        if (raft === undefined) return control.core.status().clusterId === '';
+        return raft.voters.includes(this.name) || raft.learners.includes(this.name);
+      },
+      leader: () => control.core.raftStatus()?.leader ?? '',
+      forward: new ForwardingControlApi(upstream, follower, () => control.status()),
+      toMember: (member) => {
+        const addr = control.addrOf(member);
+        return addr === undefined ? undefined : new ControlRpcClient(this.transport, () => addr, rpcTimeoutMs);
+      },
     });
-    this.controlApi = routing;
-    serveControlRpc(this.transport, { name: this.name, local: () => (routing.isRaftMember() ? routing.local : undefined) });
+    this.controlApi = service;
+    serveControlRpc(this.transport, { name: this.name, local: () => service.localOnly() });
   }
 
   /** Start the control plane's clock and feed it the gossip view. */
@@ -383,7 +396,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       this.control?.onMembership(members);
       this.follower?.onMembership(members);
       // Outside the Raft group the config is followed by watch; inside, the local replica has it.
-      if (this.controlApi?.isRaftMember()) void this.follower?.stop();
+      if (this.controlApi?.servesLocally()) void this.follower?.stop();
       else this.follower?.start();
     });
   }

@@ -18,6 +18,8 @@ import type { PeerInfo } from './transport.js';
 export interface ConnectionHooks {
   frame(conn: ClusterConnection, head: FrameHeader, payload: Uint8Array): void;
   closed(conn: ClusterConnection, reason: ShoalError): void;
+  /** Requests awaiting an answer on this connection: while there are any, it is not idle. */
+  busy?(conn: ClusterConnection): boolean;
 }
 
 interface QueuedFrame {
@@ -51,6 +53,8 @@ export class ClusterConnection {
     this.decoder = new FrameDecoder(limits.frameMaxBytes);
     socket.setTimeout(limits.idleTimeoutMs);
     socket.on('timeout', () => {
+      // A long request (a watch poll) is activity even when no byte moves.
+      if (hooks.busy?.(this) === true) return;
       stats.idleClosed++;
       this.close(new ShoalError(ErrorCode.Timeout, `connection to ${peer.name} idle for ${limits.idleTimeoutMs} ms`));
     });

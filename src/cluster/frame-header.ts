@@ -5,7 +5,7 @@
  * the payload, which belongs to the plane named by the kind.
  */
 import { assert } from '../util/assert.js';
-import { isFrameType, isStreamKind, type FrameType, type StreamKind } from './kinds.js';
+import { isFrameType, type FrameType, type StreamKind } from './kinds.js';
 
 export const frameHeaderBytes = 6;
 
@@ -25,12 +25,17 @@ export function encodeFrameHead(type: FrameType, kind: StreamKind, requestId: nu
   return out;
 }
 
-/** The header of a frame, or undefined when it is short or names an unknown type or kind. */
+/**
+ * The header of a frame, or undefined when it is short or names an unknown
+ * frame type. An unknown stream kind is not malformed: a newer peer may use a
+ * kind appended later, so it is routed to no handler and counted, and the
+ * connection carries on (kinds are append-only).
+ */
 export function decodeFrameHead(frame: Uint8Array): FrameHeader | undefined {
   if (frame.length < frameHeaderBytes) return undefined;
   const type = frame[0];
-  const kind = frame[1];
-  if (!isFrameType(type) || !isStreamKind(kind)) return undefined;
+  const kind = frame[1] as StreamKind;
+  if (!isFrameType(type)) return undefined;
   const requestId = ((frame[2] << 24) >>> 0) + (frame[3] << 16) + (frame[4] << 8) + frame[5];
   return { type, kind, requestId };
 }

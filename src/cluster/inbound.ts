@@ -23,6 +23,8 @@ export interface ListenerContext extends PeerCheckContext {
   stats: ClusterTransportStats;
   frame(conn: ClusterConnection, head: FrameHeader, payload: Uint8Array): void;
   closed(conn: ClusterConnection, reason: ShoalError): void;
+  /** Requests being served on this connection (it is not idle while there are any). */
+  busy?(conn: ClusterConnection): boolean;
 }
 
 export class Listener {
@@ -63,7 +65,9 @@ export class Listener {
     if (this.strangers.size >= limits.handshakingMax) this.evict(this.strangers.values().next().value);
     this.strangers.add(socket);
     fromIp.add(socket);
+    let reaped = false;
     const timer = setTimeout(() => {
+      reaped = true;
       stats.handshakeTimeouts++;
       socket.destroy();
     }, limits.handshakeTimeoutMs);
@@ -79,8 +83,10 @@ export class Listener {
       },
       () => {
         clearTimeout(timer);
+        // A stranger reaped by the timer or evicted is counted there, not again as a bad hello.
+        const counted = reaped || !this.strangers.has(socket);
         this.forget(socket, ip);
-        stats.refusedInbound[RefuseReason.BadHello]++;
+        if (!counted) stats.refusedInbound[RefuseReason.BadHello]++;
         socket.destroy();
       },
     );
@@ -140,6 +146,7 @@ export class Listener {
     this.byPeer.set(peer.name, conns);
     const conn = new ClusterConnection(socket, peer, 'in', limits, stats, {
       frame: (c, head, payload) => this.ctx.frame(c, head, payload),
+      busy: (c) => this.ctx.busy?.(c) === true,
       closed: (c, reason) => {
         const list = this.byPeer.get(c.peer.name);
         const i = list?.indexOf(c) ?? -1;
@@ -151,6 +158,12 @@ export class Listener {
         this.ctx.closed(c, reason);
       },
     }, leftover);
+    // The bytes read past the handshake may already have closed it (a bad frame in the same packet):
+    // its closed hook found nothing to remove, so it must not be counted now.
+    if (conn.isClosed) {
+      if (conns.length === 0) this.byPeer.delete(peer.name);
+      return;
+    }
     conns.push(conn);
     this.established++;
     while (conns.length > limits.inboundPerPeerMax) {

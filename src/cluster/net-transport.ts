@@ -78,6 +78,7 @@ export class ClusterNetTransport implements ClusterTransport {
         for (const ac of this.serving.get(conn) ?? []) ac.abort();
         this.serving.delete(conn);
       },
+      busy: (conn) => (this.serving.get(conn)?.size ?? 0) > 0,
     });
     udp.on('message', (msg, rinfo) => this.receivePacket(msg, rinfo));
     udp.on('error', () => {
@@ -173,10 +174,19 @@ export class ClusterNetTransport implements ClusterTransport {
   }
 
   send(to: Address, kind: StreamKind, payload: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (options.signal?.aborted) return Promise.reject(new ShoalError(ErrorCode.Aborted, 'send aborted'));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new ShoalError(ErrorCode.Aborted, 'send aborted'));
     return new Promise<void>((resolve, reject) => {
-      const refused = this.dialer.write(to, FrameType.Message, kind, 0, payload, (err) => (err === undefined ? resolve() : reject(err)));
+      // An abort settles the wait at once; the frame may still be written (its outcome is unknown).
+      const onAbort = (): void => reject(new ShoalError(ErrorCode.Aborted, `send to ${to} aborted: it may or may not be written`));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const refused = this.dialer.write(to, FrameType.Message, kind, 0, payload, (err) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (err === undefined) resolve();
+        else reject(err);
+      });
       if (refused !== undefined) {
+        signal?.removeEventListener('abort', onAbort);
         this.stats.framesRefused++;
         reject(refused);
       }

@@ -40,6 +40,8 @@ export type ErrorDecoder = (payload: Uint8Array) => ShoalError;
 class OutboundPeer {
   conn: ClusterConnection | undefined;
   connecting = false;
+  /** The socket of a dial in progress (connect and handshake), destroyed by close(). */
+  dialing: net.Socket | undefined;
   waiting: WaitingFrame[] = [];
   waitingBytes = 0;
   readonly pending = new Map<number, PendingRequest>();
@@ -128,7 +130,12 @@ export class Dialer {
   close(): void {
     this.closed = true;
     const err = new ShoalError(ErrorCode.TransportClosed, 'cluster transport closed');
-    for (const p of this.peers.values()) this.fail(p, err, false);
+    for (const p of this.peers.values()) {
+      this.fail(p, err, false);
+      // Close what is open or opening too: a closed transport holds no sockets (and its peers see it go).
+      p.conn?.close(err);
+      p.dialing?.destroy();
+    }
     this.peers.clear();
   }
 
@@ -162,6 +169,7 @@ export class Dialer {
     try {
       const target = parseHostPort(peer.addr);
       socket = net.connect({ host: target.host, port: target.port });
+      peer.dialing = socket;
       socket.setNoDelay(true);
       socket.setKeepAlive(true, limits.keepAliveInitialDelayMs);
       // Errors are handled where they matter (connect, handshake, connection); none may escape to the event loop.
@@ -206,6 +214,7 @@ export class Dialer {
         const conn = new ClusterConnection(s, { ...h.identity }, 'out', limits, stats, {
           frame: (c, head, payload) => this.onFrame(peer, c, head, payload),
           closed: (c, reason) => this.onClosed(peer, c, reason),
+          busy: () => peer.pending.size > 0,
         }, leftover);
         stats.connects++;
         peer.conn = conn;
@@ -228,6 +237,8 @@ export class Dialer {
       const err = e instanceof ShoalError ? e : new ShoalError(ErrorCode.Unreachable, `cannot reach ${peer.addr}: ${(e as Error).message}`, { cause: e });
       peer.connecting = false;
       this.fail(peer, err, true);
+    } finally {
+      peer.dialing = undefined;
     }
   }
 

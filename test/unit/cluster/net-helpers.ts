@@ -5,8 +5,7 @@
  */
 import type { ExecutionContext } from 'ava';
 import * as net from 'node:net';
-import { encodeHandshake, protocolVersion, type Handshake } from '../../../src/cluster/handshake-codec.js';
-import { decodeHandshake } from '../../../src/cluster/handshake-codec.js';
+import { decodeHandshake, encodeHandshake, protocolVersion, type Handshake } from '../../../src/cluster/handshake-codec.js';
 import type { KnownMember, NodeIdentity } from '../../../src/cluster/identity.js';
 import type { ClusterLimits } from '../../../src/cluster/limits.js';
 import { ClusterNetTransport } from '../../../src/cluster/net-transport.js';
