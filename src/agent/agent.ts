@@ -27,6 +27,10 @@ import { ControlService } from './control-service.js';
 import { ControlRpcClient, ForwardingControlApi } from './control-rpc-client.js';
 import { serveControlRpc } from './control-rpc.js';
 import { loadNodeId } from './node-id.js';
+import { KeyringManager, type KeyringReport, type KeyringRequest } from './keyring-manager.js';
+import { readKeyringFile, writeKeyringFile } from './keyring-file.js';
+import type { SecurityOptions } from '../cluster/security.js';
+import { Keyring } from '../wire/crypto.js';
 import { AgentConfigApi } from './control-facade.js';
 import { ControlShell } from './control-shell.js';
 import { eventView } from '../api/config-views.js';
@@ -101,6 +105,17 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
   private readonly transport: ClusterNetTransport;
   /** The random id of this member's data directory (node-id.ts), in every handshake and in the shoal.id tag. */
   readonly nodeId: string;
+  /** Things an operator should know, found at start (e.g. a keyring file that overrides --encrypt). */
+  readonly warnings: string[] = [];
+  /** Gossip keys across the cluster: list, install, use, remove, verify (keyring-manager.ts). */
+  readonly keyring: {
+    list(options?: { signal?: AbortSignal }): Promise<KeyringReport>;
+    install(key: string, options?: { signal?: AbortSignal }): Promise<KeyringReport>;
+    use(key: string, options?: { signal?: AbortSignal }): Promise<KeyringReport>;
+    remove(key: string, options?: { signal?: AbortSignal }): Promise<KeyringReport>;
+    verify(switches: { incoming?: boolean; outgoing?: boolean }, options?: { signal?: AbortSignal }): Promise<KeyringReport>;
+  };
+  private readonly keyrings: KeyringManager;
   private readonly shell: GossipShell;
   private http: HttpApiServer | undefined;
   private phase: Phase = 'running';
@@ -120,6 +135,18 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     this.name = config.name;
     this.transport = transport;
     this.nodeId = transport.identity.nodeId;
+    this.keyrings = new KeyringManager(transport, config.name, config.dataDir, () => this.shell.core.members());
+    const ask = (request: KeyringRequest, signal?: AbortSignal): Promise<KeyringReport> => {
+      this.assertRunning();
+      return this.keyrings.cluster(request, signal);
+    };
+    this.keyring = {
+      list: (o = {}) => ask({ op: 'list' }, o.signal),
+      install: (key, o = {}) => ask({ op: 'install', key }, o.signal),
+      use: (key, o = {}) => ask({ op: 'use', key }, o.signal),
+      remove: (key, o = {}) => ask({ op: 'remove', key }, o.signal),
+      verify: (switches, o = {}) => ask({ op: 'verify', ...switches }, o.signal),
+    };
     this.fixedTags = { [TAG_NODE_ID]: this.nodeId };
     if (config.control?.voter === false) this.fixedTags[TAG_VOTER] = 'false';
     const gossipConfig = buildGossipConfig({ ...config, tags: validateTags('tags', { ...config.tags, ...this.fixedTags }) }, transport.localAddr);
@@ -184,12 +211,14 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       if (r !== undefined) seeds.push(parseHostPort(r));
     }
     const advertised = await chooseAdvertiseHost(resolved.bind, resolved.advertise, seeds);
+    const { security, warnings } = await loadSecurity(resolved);
     let agentRef: Agent | undefined;
     const transport = await ClusterNetTransport.listen({
       bind: resolved.bind,
       identity: { clusterLabel: resolved.clusterLabel, clusterId: '', name: resolved.name, nodeId },
       advertise: (port) => formatHostPort({ host: advertised.host, port: resolved.advertise?.port ?? port }),
       known: (name) => agentRef?.knownMember(name),
+      security,
       onRefused: (peer, reason) => {
         if (reason === RefuseReason.NodeId) agentRef?.suspectIdentity(peer.name);
       },
@@ -199,6 +228,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     try {
       agent = new Agent(resolved, transport, seed);
       agentRef = agent;
+      agent.warnings.push(...warnings);
     } catch (e) {
       await transport.close();
       throw e;
@@ -499,4 +529,28 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
   private onJoinFrameFailed(to: Address): void {
     for (const j of this.joins) j.fail(to);
   }
+}
+
+/**
+ * The keyring in force at start: DATA_DIR/keyring.json when it exists (it
+ * holds every rotation since), else the `encrypt` key, which then seeds the
+ * file. The verify switches given in the config override the stored ones.
+ */
+async function loadSecurity(c: ResolvedAgentConfig): Promise<{ security: SecurityOptions | undefined; warnings: string[] }> {
+  const warnings: string[] = [];
+  const stored = c.dataDir === undefined ? undefined : await readKeyringFile(c.dataDir);
+  const switches = (fallbackIn: boolean, fallbackOut: boolean) => ({ verifyIncoming: c.verifyIncoming ?? fallbackIn, verifyOutgoing: c.verifyOutgoing ?? fallbackOut });
+  if (stored !== undefined) {
+    if (c.encryptKey !== undefined && !stored.keyring.keys.some((k) => Buffer.from(k).equals(Buffer.from(c.encryptKey!)))) {
+      warnings.push(`the keyring in ${c.dataDir}/keyring.json does not hold the --encrypt key; the keyring file wins (use \`shoal keyring install\` to add a key)`);
+    }
+    return { security: { keyring: stored.keyring, ...switches(stored.verifyIncoming, stored.verifyOutgoing) }, warnings };
+  }
+  if (c.encryptKey === undefined) {
+    if (c.verifyIncoming !== undefined || c.verifyOutgoing !== undefined) warnings.push('verifyIncoming/verifyOutgoing have no effect without an encryption key');
+    return { security: undefined, warnings };
+  }
+  const security = { keyring: new Keyring(c.encryptKey), ...switches(true, true) };
+  if (c.dataDir !== undefined) await writeKeyringFile(c.dataDir, { keyring: security.keyring, verifyIncoming: security.verifyIncoming, verifyOutgoing: security.verifyOutgoing });
+  return { security, warnings };
 }

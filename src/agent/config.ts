@@ -4,6 +4,8 @@ import { parseHostPort, type Address, type HostPort } from '../util/address.js';
 import { presets, validateGossipConfig, type GossipConfig } from '../gossip/config.js';
 import { resolveControlOptions, type ControlAgentOptions, type ResolvedControlOptions } from './control-options.js';
 import { checkAdvertise } from '../cluster/advertise.js';
+import { encryptionOverheadBytes, parseKey } from '../wire/crypto.js';
+import { TransportLimits } from '../transport/transport.js';
 
 export const PRESET_NAMES = ['lan', 'wan', 'local'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
@@ -46,6 +48,21 @@ export interface AgentConfig {
    * absent: no control plane (agent.config rejects ERR_NOT_RUNNING). `shoal agent` always runs it.
    */
   control?: ControlAgentOptions;
+  /**
+   * Gossip encryption: a base64 AES-256 key (`shoal keygen`). Seeds DATA_DIR/keyring.json on first
+   * start; afterwards that file (changed by `shoal keyring ...`) is authoritative.
+   */
+  encrypt?: string;
+  /** Refuse plain datagrams and handshakes (default true with a key); false while migrating a plain cluster. */
+  verifyIncoming?: boolean;
+  /** Seal what this member sends (default true with a key); false while migrating a plain cluster. */
+  verifyOutgoing?: boolean;
+  // --- HTTP API security (config/README.md, "Securing the HTTP API") ---
+  /** Management token of the HTTP API: when set, every request needs a bearer token (this one, or a stored one of enough scope). */
+  apiToken?: string;
+  /** PEM certificate (chain) and key files: the HTTP API serves HTTPS. Both or neither. */
+  apiTlsCert?: string;
+  apiTlsKey?: string;
 }
 
 export interface ResolvedAgentConfig {
@@ -63,6 +80,13 @@ export interface ResolvedAgentConfig {
   leaveTimeoutMs: number;
   rngSeed: number | undefined;
   control: ResolvedControlOptions | undefined;
+  /** The key given by `encrypt`, decoded. */
+  encryptKey: Uint8Array | undefined;
+  verifyIncoming: boolean | undefined;
+  verifyOutgoing: boolean | undefined;
+  apiToken: string | undefined;
+  apiTlsCert: string | undefined;
+  apiTlsKey: string | undefined;
 }
 
 export const AgentDefaults = {
@@ -81,6 +105,9 @@ export const AgentDefaults = {
   joinSeedsMax: 64,
   /** The label travels in every handshake (and later in every packet's authenticated data): keep it short. */
   clusterLabelMaxBytes: 64,
+  /** A management token shorter than this is guessable; longer than the max is no token anyone types. */
+  apiTokenMinChars: 16,
+  apiTokenMaxChars: 512,
 } as const;
 
 function invalid(field: string, why: string): ShoalError {
@@ -162,6 +189,30 @@ export function validateAgentConfig(config: AgentConfig): ResolvedAgentConfig {
   if (config.rngSeed !== undefined && (!Number.isInteger(config.rngSeed) || config.rngSeed < 0)) {
     throw invalid('rngSeed', 'must be a non-negative integer');
   }
+  let encryptKey: Uint8Array | undefined;
+  if (config.encrypt !== undefined) {
+    try {
+      encryptKey = parseKey(String(config.encrypt));
+    } catch {
+      throw invalid('encrypt', 'must be a 32-byte key in base64 (`shoal keygen` makes one)');
+    }
+  }
+  for (const field of ['verifyIncoming', 'verifyOutgoing'] as const) {
+    if (config[field] !== undefined && typeof config[field] !== 'boolean') throw invalid(field, 'must be a boolean');
+  }
+  // --- HTTP API security ---
+  const { apiToken, apiTlsCert, apiTlsKey } = config;
+  if (apiToken !== undefined) {
+    const { apiTokenMinChars: min, apiTokenMaxChars: max } = AgentDefaults;
+    if (typeof apiToken !== 'string' || !/^[\x21-\x7e]*$/.test(apiToken) || apiToken.length < min || apiToken.length > max) {
+      throw invalid('apiToken', `must be ${min}..${max} visible ASCII characters without spaces`);
+    }
+  }
+  for (const [field, file] of [['apiTlsCert', apiTlsCert], ['apiTlsKey', apiTlsKey]] as const) {
+    if (file !== undefined && (typeof file !== 'string' || file.length === 0)) throw invalid(field, 'must be a non-empty path');
+  }
+  if ((apiTlsCert === undefined) !== (apiTlsKey === undefined)) throw invalid(apiTlsCert === undefined ? 'apiTlsCert' : 'apiTlsKey', 'is needed too: give both apiTlsCert and apiTlsKey, or neither');
+  if (apiTlsCert !== undefined && config.http === undefined) throw invalid('apiTlsCert', 'needs http (there is no HTTP API to serve over TLS)');
   return {
     name,
     bind,
@@ -177,6 +228,12 @@ export function validateAgentConfig(config: AgentConfig): ResolvedAgentConfig {
     leaveTimeoutMs: positiveInt('leaveTimeoutMs', config.leaveTimeoutMs, AgentDefaults.leaveTimeoutMs),
     rngSeed: config.rngSeed,
     control: config.control === undefined ? undefined : resolveControlOptions(config.control),
+    encryptKey,
+    verifyIncoming: config.verifyIncoming,
+    verifyOutgoing: config.verifyOutgoing,
+    apiToken,
+    apiTlsCert,
+    apiTlsKey,
   };
 }
 
@@ -186,5 +243,8 @@ export function buildGossipConfig(
   advertiseAddr: Address,
 ): GossipConfig {
   const base = presets[c.preset](c.name, advertiseAddr);
-  return validateGossipConfig({ ...base, ...c.gossip, name: c.name, advertiseAddr, tags: c.tags });
+  // The 1,400-byte datagram budget includes the encryption overhead, whether or not a key is in force yet:
+  // a plain cluster can turn encryption on at run time (`shoal keyring install`).
+  const packetMaxBytes = Math.min(base.packetMaxBytes, TransportLimits.packetMaxBytes - encryptionOverheadBytes);
+  return validateGossipConfig({ ...base, packetMaxBytes, ...c.gossip, name: c.name, advertiseAddr, tags: c.tags });
 }

@@ -14,12 +14,19 @@ import type { FrameType, StreamKind } from './kinds.js';
 import type { ClusterLimits } from './limits.js';
 import type { ClusterTransportStats } from './stats.js';
 import type { PeerInfo } from './transport.js';
+import { sessionTagBytes, type FrameCipher } from './session-cipher.js';
 
 export interface ConnectionHooks {
   frame(conn: ClusterConnection, head: FrameHeader, payload: Uint8Array): void;
   closed(conn: ClusterConnection, reason: ShoalError): void;
   /** Requests awaiting an answer on this connection: while there are any, it is not idle. */
   busy?(conn: ClusterConnection): boolean;
+}
+
+/** With a key: the stream's two directions, each sealing frames in order (session-cipher.ts). */
+export interface StreamCiphers {
+  send: FrameCipher;
+  recv: FrameCipher;
 }
 
 interface QueuedFrame {
@@ -49,8 +56,10 @@ export class ClusterConnection {
     private readonly hooks: ConnectionHooks,
     /** Bytes already read past the handshake frame. */
     leftover: Buffer | undefined,
+    /** Set when the handshake was sealed: every frame after it is too. */
+    private readonly ciphers?: StreamCiphers,
   ) {
-    this.decoder = new FrameDecoder(limits.frameMaxBytes);
+    this.decoder = new FrameDecoder(limits.frameMaxBytes + (ciphers === undefined ? 0 : sessionTagBytes));
     socket.setTimeout(limits.idleTimeoutMs);
     socket.on('timeout', () => {
       // A long request (a watch poll) is activity even when no byte moves.
@@ -87,7 +96,15 @@ export class ClusterConnection {
         details: { queuedFrames: this.queuedFrames, queuedBytes: this.queuedBytes },
       });
     }
-    this.queue.push({ head: encodeFrameHead(type, kind, requestId, payload.length), payload, done });
+    if (this.ciphers === undefined) this.queue.push({ head: encodeFrameHead(type, kind, requestId, payload.length), payload, done });
+    else {
+      // Sealed here, in write order: both sides count frames for the nonce.
+      const head = encodeFrameHead(type, kind, requestId, payload.length);
+      const sealed = this.ciphers.send.seal(Buffer.concat([head.subarray(4), payload]));
+      const prefix = Buffer.allocUnsafe(4);
+      prefix.writeUInt32BE(sealed.length, 0);
+      this.queue.push({ head: prefix, payload: sealed, done });
+    }
     this.queuedBytes += payload.length;
     if (!this.flushScheduled) {
       // Everything written in this turn of the event loop leaves in one corked write.
@@ -117,7 +134,7 @@ export class ClusterConnection {
     const f = this.queue[this.queueHead]!;
     this.queue[this.queueHead] = undefined as unknown as QueuedFrame;
     this.queueHead++;
-    this.queuedBytes -= f.payload.length;
+    this.queuedBytes -= f.payload.length - (this.ciphers === undefined ? 0 : sessionTagBytes + frameHeaderBytes);
     if (this.queueHead >= queueCompactSlots || this.queueHead === this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
@@ -147,8 +164,18 @@ export class ClusterConnection {
   private onData(chunk: Buffer): void {
     if (this.closedReason !== undefined) return;
     const res = this.decoder.push(chunk);
-    for (const frame of res.frames) {
+    for (const wire of res.frames) {
       if (this.closedReason !== undefined) return;
+      let frame = wire;
+      if (this.ciphers !== undefined) {
+        const opened = this.ciphers.recv.open(wire);
+        if (opened instanceof ShoalError) {
+          this.stats.framesUnauthenticated++;
+          this.close(opened);
+          return;
+        }
+        frame = opened;
+      }
       const head = decodeFrameHead(frame);
       if (head === undefined) {
         this.stats.framesMalformed++;

@@ -5,8 +5,8 @@
  * a protobuf `Handshake` (cluster.proto). Bounded: the whole body is at most
  * handshakeBytesMax, each string at most identityFieldBytesMax.
  */
-import { DecodeFail, ProtoSource, toDecodeError } from '../wire/pb-read.js';
-import { ProtoSink, stringFieldSize, tag, utf8Length, varintFieldSize, WireType } from '../wire/pb-write.js';
+import { DecodeFail, EMPTY_BYTES, ProtoSource, toDecodeError } from '../wire/pb-read.js';
+import { bytesFieldSize, ProtoSink, stringFieldSize, tag, utf8Length, varintFieldSize, WireType } from '../wire/pb-write.js';
 import { DecodeDropReason } from '../wire/limits.js';
 import type { ShoalError } from '../util/errors.js';
 import type { NodeIdentity } from './identity.js';
@@ -29,6 +29,8 @@ export interface Handshake {
   /** Set in a listener's refusal; the identity fields then describe the refuser. */
   refuseReason: RefuseReason | '';
   refuseMessage: string;
+  /** Fresh random bytes of this side (16): with a key, both sides' nonces make the stream's session keys. Empty without a key. */
+  nonce: Uint8Array;
 }
 
 const F = {
@@ -40,7 +42,13 @@ const F = {
   addr: tag(6, WireType.Len),
   refuseReason: tag(7, WireType.Len),
   refuseMessage: tag(8, WireType.Len),
+  nonce: tag(9, WireType.Len),
 } as const;
+
+/** The nonce each side sends with a key: 128 random bits. */
+export const handshakeNonceBytes = 16;
+/** A handshake nonce is 16 bytes; 64 leaves room and bounds the decoder. */
+export const nonceBytesMax = 64;
 
 const refuseReasons: ReadonlySet<string> = new Set(Object.values(RefuseReason));
 
@@ -56,7 +64,8 @@ export function encodeHandshake(h: Handshake): Uint8Array {
     stringFieldSize(id.nodeId) +
     stringFieldSize(id.addr) +
     stringFieldSize(h.refuseReason) +
-    stringFieldSize(message);
+    stringFieldSize(message) +
+    bytesFieldSize(h.nonce);
   const sink = new ProtoSink(size);
   for (const b of handshakeMagic) sink.byte(b);
   sink.varintField(F.version, h.version);
@@ -67,6 +76,7 @@ export function encodeHandshake(h: Handshake): Uint8Array {
   sink.stringField(F.addr, id.addr);
   sink.stringField(F.refuseReason, h.refuseReason);
   sink.stringField(F.refuseMessage, message);
+  sink.bytesField(F.nonce, h.nonce);
   return sink.finish();
 }
 
@@ -99,6 +109,7 @@ export function decodeHandshake(buf: Uint8Array): HandshakeDecodeResult {
       identity: { clusterLabel: '', clusterId: '', name: '', nodeId: '', addr: '' },
       refuseReason: '',
       refuseMessage: '',
+      nonce: EMPTY_BYTES,
     };
     const str = (what: string, max = identityFieldBytesMax): string => src.string(end, max, what);
     while (src.pos < end) {
@@ -129,6 +140,9 @@ export function decodeHandshake(buf: Uint8Array): HandshakeDecodeResult {
         }
         case F.refuseMessage:
           h.refuseMessage = str('refuse message', refuseMessageBytesMax);
+          break;
+        case F.nonce:
+          h.nonce = src.bytes(end, nonceBytesMax, 'nonce');
           break;
         default:
           src.skip(t, end);

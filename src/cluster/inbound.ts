@@ -7,19 +7,27 @@
  * nothing it sent reaches a plane. Established connections are bounded per
  * member and in total.
  */
+import { randomBytes } from 'node:crypto';
 import type * as net from 'node:net';
+import { encrypt } from '../wire/crypto.js';
+import { EMPTY_BYTES } from '../wire/pb-read.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
-import { ClusterConnection } from './connection.js';
+import { ClusterConnection, type StreamCiphers } from './connection.js';
 import type { FrameHeader } from './frame-header.js';
-import { decodeHandshake, encodeHandshake, protocolVersion } from './handshake-codec.js';
+import { decodeHandshake, encodeHandshake, handshakeNonceBytes, protocolVersion } from './handshake-codec.js';
 import { handshakeFrame, readHandshakeFrame } from './handshake-io.js';
 import { checkPeer, type PeerCheckContext, type PeerVerdict } from './identity.js';
 import { RefuseReason } from './kinds.js';
 import type { ClusterLimits } from './limits.js';
+import type { ClusterSecurity } from './security.js';
+import { deriveSessionKeys, FrameCipher } from './session-cipher.js';
 import type { ClusterTransportStats } from './stats.js';
+
+const plainBody = (body: Uint8Array): Uint8Array => body;
 
 export interface ListenerContext extends PeerCheckContext {
   limits: Readonly<ClusterLimits>;
+  security: ClusterSecurity;
   stats: ClusterTransportStats;
   frame(conn: ClusterConnection, head: FrameHeader, payload: Uint8Array): void;
   closed(conn: ClusterConnection, reason: ShoalError): void;
@@ -119,29 +127,50 @@ export class Listener {
   }
 
   private onHello(socket: net.Socket, frame: Uint8Array, leftover: Buffer | undefined): void {
-    const { stats, limits, local } = this.ctx;
+    const { stats, limits, local, security } = this.ctx;
     if (socket.destroyed) return;
-    const decoded = decodeHandshake(frame);
+    const refuse = (reason: RefuseReason, message: string, seal: (body: Uint8Array) => Uint8Array): void => {
+      stats.refusedInbound[reason]++;
+      // Tell the peer why (it logs and counts it), then hang up; nothing it sent goes further.
+      socket.end(handshakeFrame(seal(encodeHandshake({ version: protocolVersion, identity: local, refuseReason: reason, refuseMessage: message, nonce: EMPTY_BYTES }))));
+      setTimeout(() => socket.destroy(), 1_000).unref();
+    };
+    const opened = security.open(frame);
+    if (!opened.ok) {
+      // Answered in plain: this member cannot (wrong key) or will not (plain) speak the peer's way.
+      if (opened.reason === 'plain-refused') refuse(RefuseReason.Plain, `${local.name} requires an encrypted handshake (gossip encryption is on)`, plainBody);
+      else refuse(RefuseReason.Key, `no key of ${local.name}'s keyring opens the handshake (wrong key, or another cluster label)`, plainBody);
+      return;
+    }
+    // Answer the way the peer spoke: sealed with the key it used, or plain.
+    const keyring = security.keyring;
+    const seal = opened.sealed && keyring !== undefined ? (body: Uint8Array) => encrypt(keyring, local.clusterLabel, body, opened.keyIndex) : plainBody;
+    const decoded = decodeHandshake(opened.plain);
     let verdict: PeerVerdict;
     if (!decoded.ok) verdict = { ok: false, reason: RefuseReason.BadHello, message: decoded.error.message };
     else if (decoded.handshake.version !== protocolVersion) {
       verdict = { ok: false, reason: RefuseReason.Version, message: `protocol version ${decoded.handshake.version} is not ${protocolVersion}` };
+    } else if (opened.sealed && decoded.handshake.nonce.length !== handshakeNonceBytes) {
+      verdict = { ok: false, reason: RefuseReason.BadHello, message: `an encrypted handshake needs a ${handshakeNonceBytes}-byte nonce` };
     } else if (this.closed) verdict = { ok: false, reason: RefuseReason.Closing, message: `${local.name} is shutting down` };
     else if (this.established >= limits.inboundMax) {
       stats.inboundRefused++;
       verdict = { ok: false, reason: RefuseReason.Capacity, message: `${local.name} holds ${this.established} connections (inboundMax)` };
     } else verdict = checkPeer(decoded.handshake.identity, this.ctx);
     if (!verdict.ok) {
-      stats.refusedInbound[verdict.reason]++;
       if (decoded.ok) this.ctx.onRefused?.(decoded.handshake.identity, verdict.reason);
-      // Tell the peer why (it logs and counts it), then hang up; nothing it sent goes further.
-      socket.end(handshakeFrame(encodeHandshake({ version: protocolVersion, identity: local, refuseReason: verdict.reason, refuseMessage: verdict.message })));
-      setTimeout(() => socket.destroy(), 1_000).unref();
+      refuse(verdict.reason, verdict.message, seal);
       return;
     }
     if (!decoded.ok) return; // unreachable: a verdict of ok needs a decoded handshake
     const peer = { ...decoded.handshake.identity };
-    socket.write(handshakeFrame(encodeHandshake({ version: protocolVersion, identity: local, refuseReason: '', refuseMessage: '' })));
+    const nonce = opened.sealed ? new Uint8Array(randomBytes(handshakeNonceBytes)) : EMPTY_BYTES;
+    socket.write(handshakeFrame(seal(encodeHandshake({ version: protocolVersion, identity: local, refuseReason: '', refuseMessage: '', nonce }))));
+    let ciphers: StreamCiphers | undefined;
+    if (opened.sealed && keyring !== undefined) {
+      const keys = deriveSessionKeys(keyring.decryptKeys()[opened.keyIndex]!, local.clusterLabel, decoded.handshake.nonce, nonce);
+      ciphers = { send: new FrameCipher(keys.listenerToDialer), recv: new FrameCipher(keys.dialerToListener) };
+    }
     const conns = this.byPeer.get(peer.name) ?? [];
     this.byPeer.set(peer.name, conns);
     const conn = new ClusterConnection(socket, peer, 'in', limits, stats, {
@@ -157,7 +186,7 @@ export class Listener {
         }
         this.ctx.closed(c, reason);
       },
-    }, leftover);
+    }, leftover, ciphers);
     // The bytes read past the handshake may already have closed it (a bad frame in the same packet):
     // its closed hook found nothing to remove, so it must not be counted now.
     if (conn.isClosed) {

@@ -14,6 +14,8 @@ export const StreamKind = {
   Control: 3,
   /** The data plane's replica traffic. */
   Data: 4,
+  /** Agent-level requests between members: keyring list/install/use/remove across the cluster. */
+  Admin: 5,
 } as const;
 export type StreamKind = (typeof StreamKind)[keyof typeof StreamKind];
 
@@ -49,5 +51,9 @@ export const RefuseReason = {
   SelfName: 'self-name',
   Closing: 'closing',
   Capacity: 'capacity',
+  /** A plain handshake while this member requires encryption (verify incoming). */
+  Plain: 'plain',
+  /** A sealed handshake that no key of this member's keyring opens. */
+  Key: 'key',
 } as const;
 export type RefuseReason = (typeof RefuseReason)[keyof typeof RefuseReason];

@@ -17,6 +17,7 @@ import { Dialer } from './outbound.js';
 import { Listener } from './inbound.js';
 import { FrameType, type RefuseReason, type StreamKind } from './kinds.js';
 import { resolveClusterLimits, type ClusterLimits } from './limits.js';
+import { ClusterSecurity, type SecurityOptions } from './security.js';
 import { newClusterTransportStats, type ClusterTransportStats } from './stats.js';
 import type { ClusterTransport, RequestOptions, StreamHandler } from './transport.js';
 
@@ -31,6 +32,8 @@ export interface ClusterNetOptions {
   /** Told of every peer this member refused after reading its identity (a hook, not a decision: it cannot undo the refusal). */
   onRefused?(peer: NodeIdentity, reason: RefuseReason): void;
   limits?: Partial<ClusterLimits>;
+  /** Gossip encryption: a keyring and the verify switches (security.ts). None: plain. */
+  security?: SecurityOptions;
 }
 
 /** Attempts to find a port free for both UDP and TCP when binding port 0. */
@@ -48,6 +51,8 @@ export class ClusterNetTransport implements ClusterTransport {
   /** Requests being served per inbound connection, with the controller that aborts them when it closes. */
   private readonly serving = new Map<ClusterConnection, Set<AbortController>>();
   private closed = false;
+  /** Gossip encryption in force: its keyring and switches change at run time (key rotation, migration). */
+  readonly security: ClusterSecurity;
   /** The last exception a handler threw, kept for diagnosis. */
   lastHandlerError: unknown = undefined;
 
@@ -69,7 +74,8 @@ export class ClusterNetTransport implements ClusterTransport {
         this.lastHandlerError = e;
       }
     };
-    const base = { local: this.local, known, onRefused, limits: this.limits, stats: this.stats };
+    this.security = new ClusterSecurity(options.identity.clusterLabel, options.security);
+    const base = { local: this.local, known, onRefused, limits: this.limits, stats: this.stats, security: this.security };
     this.dialer = new Dialer({ ...base, decodeError: decodeErrorPayload, nowMs: () => performance.now(), random: Math.random });
     this.listener = new Listener({
       ...base,
@@ -144,11 +150,13 @@ export class ClusterNetTransport implements ClusterTransport {
       this.stats.packetSendErrors++;
       return;
     }
-    if (data.length > this.limits.packetMaxBytes) {
+    const sealed = this.security.seal(data);
+    if (sealed.length > this.limits.packetMaxBytes) {
       this.stats.packetsOversized++;
       this.stats.packetSendErrors++;
       return;
     }
+    data = sealed;
     let target: HostPort;
     try {
       target = parseHostPort(to);
@@ -233,8 +241,16 @@ export class ClusterNetTransport implements ClusterTransport {
     }
     this.stats.packetsReceived++;
     this.stats.packetBytesReceived += msg.length;
+    const opened = this.security.open(msg);
+    if (!opened.ok) {
+      const refused = this.stats.packetsRefused;
+      if (opened.reason === 'plain-refused') refused.plain++;
+      else if (opened.reason === 'no-keyring') refused.noKeyring++;
+      else refused.key++;
+      return;
+    }
     try {
-      this.packetHandler(formatHostPort({ host: rinfo.address, port: rinfo.port }), msg);
+      this.packetHandler(formatHostPort({ host: rinfo.address, port: rinfo.port }), opened.plain);
     } catch (e) {
       this.stats.handlerErrors++;
       this.lastHandlerError = e;

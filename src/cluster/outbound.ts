@@ -9,16 +9,21 @@
  * Requests go out on this connection and their answers come back on it;
  * each has a deadline and an AbortSignal, and settles exactly once.
  */
+import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
+import { EMPTY_BYTES } from '../wire/pb-read.js';
+import { WireKind } from '../wire/kind.js';
 import { parseHostPort, type Address } from '../util/address.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
-import { ClusterConnection } from './connection.js';
+import { ClusterConnection, type StreamCiphers } from './connection.js';
 import type { FrameHeader } from './frame-header.js';
-import { decodeHandshake, encodeHandshake, protocolVersion } from './handshake-codec.js';
+import { decodeHandshake, encodeHandshake, handshakeNonceBytes, protocolVersion } from './handshake-codec.js';
 import { handshakeFrame, readHandshakeFrame } from './handshake-io.js';
 import { checkPeer, type PeerCheckContext } from './identity.js';
 import { FrameType, RefuseReason, type StreamKind } from './kinds.js';
 import type { ClusterLimits } from './limits.js';
+import type { ClusterSecurity } from './security.js';
+import { deriveSessionKeys, FrameCipher } from './session-cipher.js';
 import type { ClusterTransportStats } from './stats.js';
 
 interface PendingRequest {
@@ -59,8 +64,24 @@ class OutboundPeer {
   }
 }
 
+/**
+ * The listener's answer, opened: sealed with our key when we sealed, or a
+ * plain refusal (a listener that cannot open our hello, or wants a sealed
+ * one, refuses in plain so we learn why).
+ */
+function openAnswer(security: ClusterSecurity, frame: Uint8Array, addr: string): { plain: Uint8Array; sealed: boolean; keyIndex: number } {
+  if (frame.length > 0 && frame[0] === WireKind.Encrypted) {
+    const opened = security.open(frame);
+    if (!opened.ok) throw new ShoalError(ErrorCode.Unreachable, `${addr} answered with a handshake no key of ours opens (another key or cluster label)`, { details: { reason: RefuseReason.Key } });
+    return opened;
+  }
+  // Plain: with a key in force, readable only as a refusal, never as an acceptance (checked by the caller).
+  return { plain: frame, sealed: false, keyIndex: -1 };
+}
+
 export interface DialerContext extends PeerCheckContext {
   limits: Readonly<ClusterLimits>;
+  security: ClusterSecurity;
   stats: ClusterTransportStats;
   decodeError: ErrorDecoder;
   /** A frame other than an answer arrived on an outbound connection: counted, the connection closed. */
@@ -194,20 +215,35 @@ export class Dialer {
           s.once('error', onError);
           s.once('close', onClose);
         });
-        s.write(handshakeFrame(encodeHandshake({ version: protocolVersion, identity: this.ctx.local, refuseReason: '', refuseMessage: '' })));
+        const { security, local } = this.ctx;
+        const sealOut = security.enabled && security.verifyOutgoing;
+        const nonce = sealOut ? new Uint8Array(randomBytes(handshakeNonceBytes)) : EMPTY_BYTES;
+        s.write(handshakeFrame(security.seal(encodeHandshake({ version: protocolVersion, identity: local, refuseReason: '', refuseMessage: '', nonce }))));
         const { frame, leftover } = await readHandshakeFrame(s);
-        const decoded = decodeHandshake(frame);
+        const answer = openAnswer(security, frame, peer.addr);
+        const decoded = decodeHandshake(answer.plain);
         if (!decoded.ok) throw new ShoalError(ErrorCode.DecodeFailed, `bad handshake from ${peer.addr}: ${decoded.error.message}`);
         const h = decoded.handshake;
         if (h.refuseReason !== '') {
           stats.refusedOutbound[h.refuseReason]++;
           throw new ShoalError(ErrorCode.Unreachable, `${peer.addr} (${h.identity.name}) refused the connection: ${h.refuseMessage}`, { details: { reason: h.refuseReason } });
         }
-        const verdict = h.version !== protocolVersion ? { ok: false as const, reason: RefuseReason.Version, message: `protocol version ${h.version}` } : checkPeer(h.identity, this.ctx);
+        if ((sealOut || (security.enabled && security.verifyIncoming)) && !answer.sealed) {
+          // A plain acceptance of a sealed hello: the peer has not proved it holds the key.
+          stats.refusedOutbound[RefuseReason.Plain]++;
+          throw new ShoalError(ErrorCode.Unreachable, `${peer.addr} (${h.identity.name}) answered an encrypted handshake in plain: it does not hold the cluster key`, { details: { reason: RefuseReason.Plain } });
+        }
+        let verdict = h.version !== protocolVersion ? { ok: false as const, reason: RefuseReason.Version, message: `protocol version ${h.version}` } : checkPeer(h.identity, this.ctx);
+        if (verdict.ok && answer.sealed && h.nonce.length !== handshakeNonceBytes) verdict = { ok: false, reason: RefuseReason.BadHello, message: 'an encrypted handshake without its nonce' };
         if (!verdict.ok) {
           stats.refusedOutbound[verdict.reason]++;
           this.ctx.onRefused?.(h.identity, verdict.reason);
           throw new ShoalError(ErrorCode.Unreachable, `refused ${peer.addr} (${h.identity.name}): ${verdict.message}`, { details: { reason: verdict.reason } });
+        }
+        let ciphers: StreamCiphers | undefined;
+        if (answer.sealed && security.keyring !== undefined) {
+          const keys = deriveSessionKeys(security.keyring.decryptKeys()[answer.keyIndex]!, local.clusterLabel, nonce, h.nonce);
+          ciphers = { send: new FrameCipher(keys.dialerToListener), recv: new FrameCipher(keys.listenerToDialer) };
         }
         clearTimeout(timer);
         if (this.closed) throw new ShoalError(ErrorCode.TransportClosed, 'cluster transport closed');
@@ -215,7 +251,7 @@ export class Dialer {
           frame: (c, head, payload) => this.onFrame(peer, c, head, payload),
           closed: (c, reason) => this.onClosed(peer, c, reason),
           busy: () => peer.pending.size > 0,
-        }, leftover);
+        }, leftover, ciphers);
         stats.connects++;
         peer.conn = conn;
         peer.connecting = false;

@@ -34,6 +34,10 @@ export function newClusterTransportStats() {
     framesMalformed: 0,
     /** Frames whose declared length exceeds frameMaxBytes: the connection is closed. */
     framesOversized: 0,
+    /** Sealed frames that failed authentication (tampered, replayed, reordered): the connection is closed. */
+    framesUnauthenticated: 0,
+    /** Datagrams dropped by gossip encryption: plain while encryption is required, sealed with no key that opens them, sealed without a keyring. */
+    packetsRefused: { plain: 0, key: 0, noKeyring: 0 },
     connects: 0,
     connectFailures: 0,
     /** Inbound handshakes this member refused, by reason. */

@@ -124,15 +124,21 @@ function aad(header: Uint8Array, label: string): Buffer {
   return Buffer.concat([header, Buffer.from(label, 'utf8')]);
 }
 
-/** Encrypt a packet or frame (which starts with its own WireKind byte) with the primary key. */
-export function encrypt(keyring: Keyring, label: string, plain: Uint8Array): Uint8Array {
+/**
+ * Encrypt a packet or frame (which starts with its own WireKind byte) with the
+ * primary key, or with the key at `keyIndex` (a handshake answers with the
+ * key its peer used).
+ */
+export function encrypt(keyring: Keyring, label: string, plain: Uint8Array, keyIndex = 0): Uint8Array {
   validateLabel(label);
   const out = Buffer.allocUnsafe(encryptionOverheadBytes + plain.length);
   out[0] = WireKind.Encrypted;
   out[1] = EncryptionVersion.AesGcmV1;
   const nonce = randomBytes(nonceBytes);
   nonce.copy(out, headerBytes);
-  const cipher = createCipheriv('aes-256-gcm', keyring.decryptKeys()[0], nonce, { authTagLength: tagBytes });
+  const key = keyring.decryptKeys()[keyIndex];
+  if (key === undefined) throw new ShoalError(ErrorCode.InvalidArgument, `no key at index ${keyIndex} in the keyring`);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: tagBytes });
   cipher.setAAD(aad(out.subarray(0, headerBytes), label));
   const body = cipher.update(plain);
   const final = cipher.final();

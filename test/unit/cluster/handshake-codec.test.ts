@@ -35,6 +35,7 @@ const handshakeArb: fc.Arbitrary<Handshake> = fc.record({
   }),
   refuseReason: fc.constantFrom('' as const, ...Object.values(RefuseReason)),
   refuseMessage: fc.string({ unit: 'binary', maxLength: 200 }),
+  nonce: fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ minLength: 16, maxLength: 16 })),
 });
 
 const sample: Handshake = {
@@ -42,6 +43,7 @@ const sample: Handshake = {
   identity: { clusterLabel: 'prod', clusterId: 'c-1', name: 'n1', nodeId: 'id-1', addr: '10.0.0.1:7946' },
   refuseReason: '',
   refuseMessage: '',
+  nonce: new Uint8Array(0),
 };
 
 function varint(n: number): number[] {

@@ -9,6 +9,7 @@ import { decodeHandshake, encodeHandshake, protocolVersion, type Handshake } fro
 import type { KnownMember, NodeIdentity } from '../../../src/cluster/identity.js';
 import type { ClusterLimits } from '../../../src/cluster/limits.js';
 import { ClusterNetTransport } from '../../../src/cluster/net-transport.js';
+import type { SecurityOptions } from '../../../src/cluster/security.js';
 import { parseHostPort, type Address } from '../../../src/util/address.js';
 import { waitUntil } from '../../integration/wait.js';
 
@@ -28,6 +29,8 @@ export interface NodeSpec {
   limits?: Partial<ClusterLimits>;
   /** Bind to this port (default 0: any port free for UDP and TCP). */
   port?: number;
+  /** Gossip encryption (keyring and verify switches). */
+  security?: SecurityOptions;
 }
 
 /** A transport on 127.0.0.1, closed when the test ends. */
@@ -38,6 +41,7 @@ export async function startNode(t: ExecutionContext, spec: NodeSpec): Promise<Cl
     advertise: (port) => `${loopback}:${port}`,
     known: spec.known,
     limits: spec.limits,
+    ...(spec.security === undefined ? {} : { security: spec.security }),
   });
   t.teardown(() => node.close());
   return node;
@@ -74,7 +78,7 @@ export function socketClosed(s: net.Socket): Promise<void> {
 
 /** The handshake frame a dialer with this identity sends: u32 length, then the body. */
 export function helloFrame(identity: NodeIdentity, version = protocolVersion): Buffer {
-  const body = encodeHandshake({ version, identity, refuseReason: '', refuseMessage: '' });
+  const body = encodeHandshake({ version, identity, refuseReason: '', refuseMessage: '', nonce: new Uint8Array(0) });
   const out = Buffer.alloc(4 + body.length);
   out.writeUInt32BE(body.length, 0);
   out.set(body, 4);
