@@ -18,7 +18,10 @@ export {
 } from './agent/config.js';
 export type { HealthView, MemberStateName, MemberView } from './api/types.js';
 export { ApiClient } from './api/client.js';
+export type { ApiClientOptions } from './api/http-transport.js';
 export { ConfigClient } from './api/config-client.js';
+export { AclClient, type CreatedToken } from './api/acl-client.js';
+export type { AclTokenView, TokenScope } from './api/acl-tokens.js';
 export { AgentConfigApi } from './agent/control-facade.js';
 export type { ControlAgentOptions } from './agent/control-options.js';
 export type {

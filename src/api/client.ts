@@ -1,6 +1,9 @@
 import { ErrorCode, ShoalError } from '../util/errors.js';
-import { formatHostPort, parseHostPort, type Address } from '../util/address.js';
+import type { Address } from '../util/address.js';
+import { apiTarget, readText, send, whyFailed, type ApiClientOptions, type ApiTarget } from './http-transport.js';
 import type { HealthView, MemberView } from './types.js';
+
+export type { ApiClientOptions };
 
 /** Limits of the API client. */
 export const ApiClientLimits = {
@@ -12,14 +15,17 @@ export const ApiClientLimits = {
   responseMaxBytes: 16 * 1024 * 1024,
 } as const;
 
-/** A small client of the agent's HTTP API (used by the CLI). */
+/**
+ * A small client of the agent's HTTP API (used by the CLI). The address is
+ * "HOST:PORT" or "http(s)://HOST:PORT"; options add a bearer token and TLS.
+ */
 export class ApiClient {
   readonly baseUrl: string;
+  protected readonly target: ApiTarget;
 
-  constructor(address: Address) {
-    const hp = parseHostPort(address, 7947);
-    const host = hp.host === '0.0.0.0' ? '127.0.0.1' : hp.host;
-    this.baseUrl = `http://${formatHostPort({ host, port: hp.port })}`;
+  constructor(address: Address, options: ApiClientOptions = {}) {
+    this.target = apiTarget(address, options);
+    this.baseUrl = this.target.baseUrl;
   }
 
   members(options?: { signal?: AbortSignal }): Promise<MemberView[]> {
@@ -39,10 +45,14 @@ export class ApiClient {
     await this.request<{ left: boolean }>('POST', '/v1/leave', {}, ApiClientLimits.joinTimeoutMs, options?.signal);
   }
 
+  /** Headers of a request: the token, and the JSON content type on everything but GET (the API refuses a POST without it). */
+  protected headersFor(method: string): Record<string, string> {
+    return method === 'GET' ? { ...this.target.headers } : { ...this.target.headers, 'content-type': 'application/json' };
+  }
+
   /** One JSON request; errors of the agent come back as typed ShoalErrors (details: status, code, and the agent's details). */
   protected async request<T>(method: string, path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
-    // A ref'd timer, not AbortSignal.timeout (unref'd): when the agent resets the connection, fetch can be
-    // left pending with nothing else keeping the process alive, and the CLI would exit 13 with no message.
+    // A ref'd timer, not AbortSignal.timeout (unref'd): a request left pending must not let the CLI exit with no message.
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
     try {
@@ -53,50 +63,51 @@ export class ApiClient {
   }
 
   private async requestWithin<T>(method: string, path: string, body: unknown, timeoutMs: number, deadline: AbortSignal, signal?: AbortSignal): Promise<T> {
-    const signals = [deadline, ...(signal ? [signal] : [])];
-    let res: Response;
+    const combined = AbortSignal.any([deadline, ...(signal ? [signal] : [])]);
+    const failed = (e: unknown, what: string): ShoalError => {
+      if (signal?.aborted) return new ShoalError(ErrorCode.Aborted, `${method} ${this.baseUrl}${path}: aborted`, { cause: e });
+      if (deadline.aborted) return new ShoalError(ErrorCode.Timeout, `${method} ${this.baseUrl}${path}: no answer within ${timeoutMs} ms`, { cause: e });
+      return new ShoalError(ErrorCode.Unreachable, `${what}: ${whyFailed(e)}`, { cause: e });
+    };
+    let res;
     try {
-      res = await fetch(this.baseUrl + path, {
+      res = await send(this.baseUrl + path, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.any(signals),
+        headers: this.headersFor(method),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: combined,
+        ca: this.target.ca,
       });
     } catch (e) {
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) {
-        const code = signal?.aborted ? ErrorCode.Aborted : ErrorCode.Timeout;
-        throw new ShoalError(code, `${method} ${this.baseUrl}${path}: no answer within ${timeoutMs} ms`, { cause: e });
-      }
-      const why = cause?.code ?? cause?.message ?? (e instanceof Error ? e.message : String(e));
-      throw new ShoalError(ErrorCode.Unreachable, `cannot reach the agent at ${this.baseUrl}: ${why}`, { cause: e });
-    }
-    const declared = Number(res.headers.get('content-length') ?? 0);
-    if (declared > ApiClientLimits.responseMaxBytes) {
-      throw new ShoalError(ErrorCode.DecodeFailed, `response of ${declared} bytes exceeds ${ApiClientLimits.responseMaxBytes}`);
+      throw failed(e, `cannot reach the agent at ${this.baseUrl}`);
     }
     let text: string;
     try {
-      text = await res.text();
+      text = await readText(res, ApiClientLimits.responseMaxBytes);
     } catch (e) {
-      const code = signal?.aborted ? ErrorCode.Aborted : deadline.aborted ? ErrorCode.Timeout : ErrorCode.Unreachable;
-      throw new ShoalError(code, `${method} ${this.baseUrl}${path}: the answer was cut short (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+      if (e instanceof ShoalError) throw e;
+      throw failed(e, `${method} ${this.baseUrl}${path}: the answer was cut short`);
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new ShoalError(ErrorCode.DecodeFailed, `${method} ${path}: HTTP ${res.status} with a body that is not JSON`);
-    }
-    if (!res.ok) {
-      const err = (json as { error?: { code?: unknown; message?: unknown; details?: unknown } }).error;
-      const code = typeof err?.code === 'string' ? err.code : 'ERR_HTTP';
-      const message = typeof err?.message === 'string' ? err.message : `HTTP ${res.status}`;
-      const extra = err?.details !== null && typeof err?.details === 'object' ? (err.details as Record<string, unknown>) : {};
-      throw new ShoalError(knownCode(code), message, { details: { ...extra, status: res.status, code } });
-    }
-    return json as T;
+    return parseAnswer<T>(method, path, res.statusCode ?? 0, text);
   }
+}
+
+/** The JSON of a 2xx answer, or the agent's error as a typed ShoalError. */
+export function parseAnswer<T>(method: string, path: string, status: number, text: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ShoalError(ErrorCode.DecodeFailed, `${method} ${path}: HTTP ${status} with a body that is not JSON`);
+  }
+  if (status < 200 || status > 299) {
+    const err = (json as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null)?.error;
+    const code = typeof err?.code === 'string' ? err.code : 'ERR_HTTP';
+    const message = typeof err?.message === 'string' ? err.message : `HTTP ${status}`;
+    const extra = err?.details !== null && typeof err?.details === 'object' ? (err.details as Record<string, unknown>) : {};
+    throw new ShoalError(knownCode(code), message, { details: { ...extra, status, code } });
+  }
+  return json as T;
 }
 
 export function knownCode(code: string): ErrorCode {

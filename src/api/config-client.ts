@@ -5,7 +5,8 @@
  */
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import { storeLimits } from '../control/store/limits.js';
-import { ApiClient, ApiClientLimits, knownCode } from './client.js';
+import { ApiClient, ApiClientLimits, parseAnswer } from './client.js';
+import { readText, send, whyFailed } from './http-transport.js';
 import type {
   DeleteResult,
   GetResult,
@@ -106,41 +107,48 @@ export class ConfigClient extends ApiClient {
   async *watch(prefix: string, options: CallOptions & { fromRevision?: number } = {}): AsyncGenerator<WatchLine> {
     const q = new URLSearchParams({ prefix });
     if (options.fromRevision !== undefined) q.set('fromRevision', String(options.fromRevision));
-    let res: Response;
+    const path = `/v1/config/watch?${q}`;
+    // The stream lives until the caller stops iterating (return() runs the finally below) or aborts.
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) ac.abort();
     try {
-      res = await fetch(`${this.baseUrl}/v1/config/watch?${q}`, { signal: options.signal });
-    } catch (e) {
-      if (options.signal?.aborted) return;
-      throw new ShoalError(ErrorCode.Unreachable, `cannot reach the agent at ${this.baseUrl}: ${(e as Error).message}`, { cause: e });
-    }
-    if (!res.ok) {
-      const json = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string; details?: Record<string, unknown> } };
-      const code = json.error?.code ?? 'ERR_HTTP';
-      throw new ShoalError(knownCode(code), json.error?.message ?? `HTTP ${res.status}`, {
-        details: { ...json.error?.details, status: res.status, code },
-      });
-    }
-    const body = res.body;
-    if (body === null) return;
-    const decoder = new TextDecoder();
-    let buffered = '';
-    try {
-      for await (const chunk of body) {
-        buffered += decoder.decode(chunk, { stream: true });
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          if (line.trim() !== '') yield JSON.parse(line) as WatchLine;
-        }
-        if (buffered.length > ConfigClientLimits.watchLineBytesMax) {
-          throw new ShoalError(ErrorCode.DecodeFailed, `watch line longer than ${ConfigClientLimits.watchLineBytesMax} bytes`);
-        }
+      let res;
+      try {
+        res = await send(this.baseUrl + path, { method: 'GET', headers: this.headersFor('GET'), signal: ac.signal, ca: this.target.ca });
+      } catch (e) {
+        if (options.signal?.aborted) return;
+        throw new ShoalError(ErrorCode.Unreachable, `cannot reach the agent at ${this.baseUrl}: ${whyFailed(e)}`, { cause: e });
       }
-    } catch (e) {
-      if (options.signal?.aborted) return;
-      if (e instanceof ShoalError) throw e;
-      throw new ShoalError(ErrorCode.Unreachable, `watch stream from ${this.baseUrl} broke: ${(e as Error).message}`, { cause: e });
+      if (res.statusCode !== 200) {
+        const text = await readText(res, ApiClientLimits.responseMaxBytes).catch(() => '{}');
+        parseAnswer(`GET`, path, res.statusCode ?? 0, text);
+        throw new ShoalError(ErrorCode.DecodeFailed, `GET ${path}: HTTP ${res.statusCode} without an error`);
+      }
+      const decoder = new TextDecoder();
+      let buffered = '';
+      try {
+        for await (const chunk of res) {
+          buffered += decoder.decode(chunk as Buffer, { stream: true });
+          let nl: number;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            if (line.trim() !== '') yield JSON.parse(line) as WatchLine;
+          }
+          if (buffered.length > ConfigClientLimits.watchLineBytesMax) {
+            throw new ShoalError(ErrorCode.DecodeFailed, `watch line longer than ${ConfigClientLimits.watchLineBytesMax} bytes`);
+          }
+        }
+      } catch (e) {
+        if (options.signal?.aborted) return;
+        if (e instanceof ShoalError) throw e;
+        throw new ShoalError(ErrorCode.Unreachable, `watch stream from ${this.baseUrl} broke: ${(e as Error).message}`, { cause: e });
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      ac.abort();
     }
   }
 }

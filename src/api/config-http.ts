@@ -31,6 +31,11 @@ export const STATUS_BY_CODE: Readonly<Partial<Record<string, number>>> = {
   [ErrorCode.Unreachable]: 503,
   [ErrorCode.Timeout]: 503,
   [ErrorCode.Aborted]: 503,
+  [ErrorCode.Unauthenticated]: 401,
+  [ErrorCode.Forbidden]: 403,
+  [ErrorCode.MethodNotAllowed]: 405,
+  [ErrorCode.UnsupportedMediaType]: 415,
+  [ErrorCode.Internal]: 500,
 };
 
 export interface ApiErrorDetail {
@@ -43,7 +48,7 @@ export interface ApiErrorDetail {
 export class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
   ) {
@@ -52,7 +57,7 @@ export class HttpError extends Error {
 }
 
 /** A 400 naming the offending field. */
-export function badField(field: string, message: string, code: string = ErrorCode.BadRequest): HttpError {
+export function badField(field: string, message: string, code: ErrorCode = ErrorCode.BadRequest): HttpError {
   return new HttpError(400, code, message, { field });
 }
 
@@ -113,12 +118,16 @@ export function errorBody(e: unknown): { status: number; error: ApiErrorDetail }
     return { status: STATUS_BY_CODE[e.code] ?? 500, error: { code: e.code, message: e.message, ...(details ? { details } : {}) } };
   }
   const message = e instanceof Error ? e.message : String(e);
-  return { status: 500, error: { code: 'ERR_INTERNAL', message: `internal error: ${message}` } };
+  return { status: 500, error: { code: ErrorCode.Internal, message: `internal error: ${message}` } };
 }
 
 export function sendError(res: http.ServerResponse, e: unknown): void {
   const { status, error } = errorBody(e);
-  if (status === 413) res.setHeader('connection', 'close');
+  if (!res.headersSent) {
+    // Refused before (or while) its body was read: close rather than read the rest of a body nobody wants.
+    if (status === 413 || status === 401 || status === 403 || status === 415) res.setHeader('connection', 'close');
+    if (status === 401) res.setHeader('www-authenticate', 'Bearer realm="shoal"');
+  }
   sendJson(res, status, { error });
 }
 

@@ -10,6 +10,10 @@
  *   POST   /v1/config/compact      {"revision": N}: drop history before N -> {"revision","compactedRevision"}
  *   POST   /v1/leases, POST /v1/leases/{id}/keepalive, DELETE /v1/leases/{id}   (lease-routes.ts)
  *   GET    /v1/raft/status, POST /v1/raft/transfer-leader, POST /v1/raft/remove-peer  (raft-routes.ts)
+ *   POST   /v1/acl/tokens, GET /v1/acl/tokens, DELETE /v1/acl/tokens/{id}   (acl-routes.ts)
+ *
+ * Keys under `shoal/` are the agent's own (system-keys.ts): refused with 403,
+ * and left out of ranges and watches whose prefix covers them.
  *
  * A key is the rest of the path after /v1/config/, percent-decoded, so it may
  * hold '/'. The paths /v1/config/txn (POST) and /v1/config/watch (GET) are the
@@ -17,12 +21,24 @@
  */
 import type * as http from 'node:http';
 import { ErrorCode } from '../util/errors.js';
+import type { AclTokenCache } from './acl-tokens.js';
+import { handleAclRoute } from './acl-routes.js';
 import { clientGone, HttpError, readJson, sendJson } from './config-http.js';
 import { checkKey, checkPrefix, parseCompactBody, parsePutBody, parseQuery, parseTxnBody } from './config-schema.js';
-import type { ControlApi, KvView } from './config-types.js';
+import type { ControlApi, KvView, RangeView } from './config-types.js';
 import { handleLeaseRoute } from './lease-routes.js';
 import { handleRaftRoute } from './raft-routes.js';
+import { checkPublicKey, checkPublicPrefix, checkPublicTxn, isSystemKey, SYSTEM_PREFIX } from './system-keys.js';
 import { serveWatch } from './watch-stream.js';
+import { readLimits } from '../control/store/limits.js';
+
+/** What the server adds to a request beyond the control API. */
+export interface RouteContext {
+  /** The stored API tokens, invalidated when one is created or revoked here. */
+  tokens?: AclTokenCache;
+  /** Re-checks the request's token (a long-lived watch ends once its token is revoked); rejects with the answer. */
+  recheck?: () => Promise<void>;
+}
 
 export const ConfigApiLimits = {
   /** A value is at most 256 KiB and a txn at most 1.5 MiB of keys and values; JSON escaping adds a little. */
@@ -33,9 +49,10 @@ const readQuerySpec = { serializable: 'bool', revision: 'uint' } as const;
 const rangeQuerySpec = { prefix: 'string', key: 'string', serializable: 'bool', revision: 'uint', limit: 'uint' } as const;
 
 /** Handles a control route; false when the path is not one. */
-export async function handleControlRoute(req: http.IncomingMessage, res: http.ServerResponse, url: URL, api: ControlApi): Promise<boolean> {
+export async function handleControlRoute(req: http.IncomingMessage, res: http.ServerResponse, url: URL, api: ControlApi, ctx: RouteContext = {}): Promise<boolean> {
   const path = url.pathname;
   if (path.startsWith('/v1/raft/')) return handleRaftRoute(req, res, url, api);
+  if (path === '/v1/acl' || path.startsWith('/v1/acl/')) return handleAclRoute(req, res, url, api, ctx.tokens);
   if (path === '/v1/leases' || path.startsWith('/v1/leases/')) return handleLeaseRoute(req, res, url, api);
   if (path !== '/v1/config' && !path.startsWith('/v1/config/')) return false;
   const method = req.method ?? 'GET';
@@ -45,11 +62,11 @@ export async function handleControlRoute(req: http.IncomingMessage, res: http.Se
     return true;
   }
   if (path === '/v1/config/watch' && method === 'GET') {
-    await serveWatch(req, res, url, api);
+    await serveWatch(req, res, url, api, ctx.recheck);
     return true;
   }
   if (path === '/v1/config/txn' && method === 'POST') {
-    const request = parseTxnBody(await readJson(req, ConfigApiLimits.bodyMaxBytes));
+    const request = checkPublicTxn(parseTxnBody(await readJson(req, ConfigApiLimits.bodyMaxBytes)));
     parseQuery(url.searchParams, {});
     await withSignal(res, (signal) => api.txn(request, { signal }), 200);
     return true;
@@ -83,7 +100,7 @@ export async function handleControlRoute(req: http.IncomingMessage, res: http.Se
 }
 
 export function notAllowed(method: string, path: string): HttpError {
-  return new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `method ${method} not allowed on ${path}`);
+  return new HttpError(405, ErrorCode.MethodNotAllowed, `method ${method} not allowed on ${path}`);
 }
 
 /** Runs a call with an AbortSignal that fires if the client disconnects, and answers its result. */
@@ -104,7 +121,7 @@ function keyOfPath(url: URL): string {
   } catch {
     throw new HttpError(400, ErrorCode.InvalidArgument, 'key is not valid percent-encoding', { field: 'key' });
   }
-  return checkKey(key, 'key');
+  return checkPublicKey(checkKey(key, 'key'), 'key');
 }
 
 async function getOne(res: http.ServerResponse, key: string, api: ControlApi, serializable: boolean, revision: number | undefined): Promise<void> {
@@ -126,19 +143,37 @@ async function range(res: http.ServerResponse, url: URL, api: ControlApi): Promi
   const serializable = q.serializable === true;
   if (q.key !== undefined) {
     if (q.prefix !== undefined || q.limit !== undefined) throw new HttpError(400, ErrorCode.BadRequest, 'give either key or prefix', { field: 'key' });
-    return getOne(res, checkKey(q.key, 'key'), api, serializable, q.revision);
+    return getOne(res, checkPublicKey(checkKey(q.key, 'key'), 'key'), api, serializable, q.revision);
   }
   const prefix = checkPrefix(q.prefix ?? '', 'prefix');
+  const reach = checkPublicPrefix(prefix, 'prefix');
   if (q.limit === 0) throw new HttpError(400, ErrorCode.InvalidArgument, 'limit must be at least 1', { field: 'limit' });
   await withSignal(
     res,
-    (signal) =>
-      api.range(prefix, {
-        serializable,
-        signal,
-        ...(q.revision === undefined ? {} : { revision: q.revision }),
-        ...(q.limit === undefined ? {} : { limit: q.limit }),
-      }),
+    (signal) => {
+      const options = { serializable, signal, ...(q.revision === undefined ? {} : { revision: q.revision }) };
+      if (reach === 'none') return api.range(prefix, { ...options, ...(q.limit === undefined ? {} : { limit: q.limit }) });
+      return rangeWithoutSystemKeys(api, prefix, q.limit ?? readLimits.rangeKeysMax, options);
+    },
     200,
   );
+}
+
+/**
+ * A range whose prefix covers the system keys, answered as if they did not
+ * exist: count the system keys at one revision, then read the range at that
+ * same revision with room for them, and leave them out.
+ */
+async function rangeWithoutSystemKeys(
+  api: ControlApi,
+  prefix: string,
+  limit: number,
+  options: { serializable: boolean; signal: AbortSignal; revision?: number },
+): Promise<RangeView> {
+  const system = await api.range(SYSTEM_PREFIX, { ...options, limit: 1 });
+  const at = { ...options, revision: system.revision };
+  const r = await api.range(prefix, { ...at, limit: Math.min(limit + system.count, readLimits.rangeKeysMax) });
+  const kvs = r.kvs.filter((kv) => !isSystemKey(kv.key)).slice(0, limit);
+  const count = r.count - system.count;
+  return { kvs, count, more: count > kvs.length, revision: r.revision };
 }

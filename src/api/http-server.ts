@@ -1,11 +1,20 @@
+/**
+ * The agent's HTTP API: membership routes here, control routes in
+ * config-routes.ts. Every request first passes the RequestGuard (Host,
+ * token, Content-Type; see auth.ts); over TLS when a certificate is given.
+ */
+import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import { formatHostPort, parseHostPort, type Address } from '../util/address.js';
 import type { MembershipService } from './types.js';
+import { ACL_TOKENS_PREFIX, AclLimits, AclTokenCache } from './acl-tokens.js';
 import { clientGone, HttpError, readJson as readJsonLimited, sendError, sendJson } from './config-http.js';
-import { handleControlRoute } from './config-routes.js';
+import { handleControlRoute, type RouteContext } from './config-routes.js';
 import type { ControlApi } from './config-types.js';
+import { RequestGuard } from './request-guard.js';
 
 const readJson = (req: http.IncomingMessage): Promise<unknown> => readJsonLimited(req, HttpApiLimits.bodyMaxBytes);
 
@@ -31,23 +40,70 @@ export interface HttpApiOptions {
   control?: ControlApi;
   /** Called after the response to a successful POST /v1/leave has been sent (the daemon shuts down). */
   onLeft?: () => void;
+  /**
+   * The management token: when set, every request needs `Authorization: Bearer`
+   * with it or with a stored token of enough scope (auth.ts). Absent: no token is asked for.
+   */
+  token?: string;
+  /** PEM files of the certificate (chain) and its key: serve HTTPS instead of HTTP. */
+  tls?: { certFile: string; keyFile: string };
+}
+
+/** Reads the certificate and key; ERR_INVALID_CONFIG naming the file that fails. */
+async function loadTls(tls: { certFile: string; keyFile: string }): Promise<{ cert: Buffer; key: Buffer }> {
+  const read = async (field: string, file: string): Promise<Buffer> => {
+    try {
+      return await readFile(file);
+    } catch (e) {
+      throw new ShoalError(ErrorCode.InvalidConfig, `invalid config: ${field} "${file}" cannot be read: ${(e as Error).message}`, { cause: e, details: { field } });
+    }
+  };
+  return { cert: await read('apiTlsCert', tls.certFile), key: await read('apiTlsKey', tls.keyFile) };
 }
 
 /** The membership HTTP API: JSON in and out, errors as {"error":{"code","message"}}. */
 export class HttpApiServer {
   readonly address: Address;
-  private readonly server: http.Server;
+  /** 'https' when serving TLS. */
+  readonly scheme: 'http' | 'https';
+  /** The stored tokens' cache (undefined without a control plane). */
+  readonly tokens: AclTokenCache | undefined;
+  private readonly server: http.Server | https.Server;
 
-  private constructor(server: http.Server, address: Address) {
+  private constructor(server: http.Server | https.Server, address: Address, scheme: 'http' | 'https', tokens: AclTokenCache | undefined) {
     this.server = server;
     this.address = address;
+    this.scheme = scheme;
+    this.tokens = tokens;
+  }
+
+  /** "http://host:port" or "https://host:port". */
+  get url(): string {
+    return `${this.scheme}://${this.address}`;
   }
 
   static async listen(options: HttpApiOptions): Promise<HttpApiServer> {
     const { host, port } = parseHostPort(options.listen, 7947);
-    const server = http.createServer((req, res) => {
-      void handle(req, res, options);
-    });
+    const control = options.control;
+    // Requests find stored tokens in the local replica (serializable): no Raft round trip per request.
+    const tokens =
+      control === undefined
+        ? undefined
+        : new AclTokenCache(async () => (await control.range(ACL_TOKENS_PREFIX, { serializable: true, limit: AclLimits.tokensMax })).kvs);
+    const guard = new RequestGuard({ listenHost: host, ...(options.token === undefined ? {} : { managementToken: options.token }), ...(tokens ? { tokens } : {}) });
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      void handle(req, res, options, guard, tokens);
+    };
+    let server: http.Server | https.Server;
+    if (options.tls === undefined) server = http.createServer(onRequest);
+    else {
+      const pem = await loadTls(options.tls);
+      try {
+        server = https.createServer(pem, onRequest);
+      } catch (e) {
+        throw new ShoalError(ErrorCode.InvalidConfig, `invalid config: apiTlsCert / apiTlsKey: ${(e as Error).message}`, { cause: e, details: { field: 'apiTlsCert' } });
+      }
+    }
     server.headersTimeout = HttpApiLimits.headersTimeoutMs;
     server.requestTimeout = HttpApiLimits.requestTimeoutMs;
     server.maxConnections = HttpApiLimits.connectionsMax;
@@ -65,7 +121,7 @@ export class HttpApiServer {
       // Accept errors (EMFILE and the like) must not crash the agent.
     });
     const bound = server.address() as AddressInfo;
-    return new HttpApiServer(server, formatHostPort({ host, port: bound.port }));
+    return new HttpApiServer(server, formatHostPort({ host, port: bound.port }), options.tls === undefined ? 'http' : 'https', tokens);
   }
 
   async close(): Promise<void> {
@@ -79,9 +135,11 @@ export class HttpApiServer {
   }
 }
 
-async function handle(req: http.IncomingMessage, res: http.ServerResponse, options: HttpApiOptions): Promise<void> {
+async function handle(req: http.IncomingMessage, res: http.ServerResponse, options: HttpApiOptions, guard: RequestGuard, tokens: AclTokenCache | undefined): Promise<void> {
   try {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // Refused requests are answered before their body is read or anything is called.
+    await guard.check(req, url);
     const route = `${req.method ?? 'GET'} ${url.pathname}`;
     switch (route) {
       case 'GET /v1/members':
@@ -106,9 +164,15 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, optio
         return sendJson(res, 200, { left: true });
       }
       default:
-        if (options.control !== undefined && (await handleControlRoute(req, res, url, options.control))) return;
+        if (options.control !== undefined) {
+          const ctx: RouteContext = {
+            ...(tokens === undefined ? {} : { tokens }),
+            ...(guard.authEnabled ? { recheck: async () => void (await guard.authorize(req.headers.authorization, req.method ?? 'GET', url.pathname)) } : {}),
+          };
+          if (await handleControlRoute(req, res, url, options.control, ctx)) return;
+        }
         if (['/v1/members', '/v1/health', '/v1/join', '/v1/leave'].includes(url.pathname)) {
-          throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `method ${req.method} not allowed on ${url.pathname}`);
+          throw new HttpError(405, ErrorCode.MethodNotAllowed, `method ${req.method} not allowed on ${url.pathname}`);
         }
         throw new HttpError(404, ErrorCode.NotFound, `no such endpoint: ${req.method} ${url.pathname}`);
     }

@@ -14,11 +14,17 @@
  * the last revision seen + 1). Flow control is the socket's: while the
  * client does not read, the watch holds back and is cancelled as slow
  * (ERR_SLOW_WATCHER) past the store's bound.
+ *
+ * A prefix under `shoal/` is refused (403); one that covers it among other
+ * keys streams without the system keys' changes. With tokens on, the
+ * request's token is checked again every progressIntervalMs: once it is
+ * revoked the stream ends with an ERR_UNAUTHENTICATED error line.
  */
 import type * as http from 'node:http';
 import { ErrorCode } from '../util/errors.js';
 import { errorBody, HttpError } from './config-http.js';
 import { checkPrefix, parseQuery } from './config-schema.js';
+import { checkPublicPrefix, isSystemKey } from './system-keys.js';
 import type { ControlApi, WatchEventView, WatchStreamHandle } from './config-types.js';
 
 export const WatchStreamLimits = {
@@ -40,9 +46,16 @@ function linesOf(events: WatchEventView[]): string {
   return text;
 }
 
-export async function serveWatch(req: http.IncomingMessage, res: http.ServerResponse, url: URL, api: ControlApi): Promise<void> {
+export async function serveWatch(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+  api: ControlApi,
+  recheck?: () => Promise<void>,
+): Promise<void> {
   const q = parseQuery(url.searchParams, { prefix: 'string', fromRevision: 'uint' });
   const prefix = checkPrefix(q.prefix ?? '', 'prefix');
+  const hideSystem = checkPublicPrefix(prefix, 'prefix') === 'mixed';
   if (q.fromRevision === 0) throw new HttpError(400, ErrorCode.InvalidArgument, 'fromRevision must be at least 1', { field: 'fromRevision' });
   const ac = new AbortController();
   let streaming = false;
@@ -60,9 +73,14 @@ export async function serveWatch(req: http.IncomingMessage, res: http.ServerResp
     }
   };
   let pendingClose: { error: unknown; lastRevision: number } | undefined;
+  /** The revision of the last change handed to the stream (resume point after an auth error line). */
+  let seenRevision = (q.fromRevision ?? 1) - 1;
   const sink = {
-    events(events: WatchEventView[]): boolean {
+    events(all: WatchEventView[]): boolean {
       if (ended) return false;
+      if (all.length > 0) seenRevision = all[all.length - 1]!.revision;
+      const events = hideSystem ? all.filter((e) => !isSystemKey(e.kv.key)) : all;
+      if (events.length === 0) return true;
       if (!streaming) {
         early.push(events);
         return early.length < WatchStreamLimits.earlyBatchesMax;
@@ -84,6 +102,7 @@ export async function serveWatch(req: http.IncomingMessage, res: http.ServerResp
   });
   // Throws (ERR_COMPACTED, ERR_INVALID_ARGUMENT...) before anything is written: an ordinary error answer.
   handle = await api.watch(prefix, q.fromRevision, sink, { signal: ac.signal });
+  seenRevision = Math.max(seenRevision, handle.fromRevision - 1);
   if (res.destroyed) {
     handle.cancel();
     return;
@@ -102,8 +121,18 @@ export async function serveWatch(req: http.IncomingMessage, res: http.ServerResp
     if (drained) handle.resume();
     else res.once('drain', () => handle?.resume());
   }
+  let rechecking = false;
   timer = setInterval(() => {
     if (!ended && res.writableLength === 0) res.write(JSON.stringify({ type: 'progress' } satisfies WatchLine) + '\n');
+    if (recheck === undefined || rechecking || ended) return;
+    rechecking = true;
+    recheck().then(
+      () => (rechecking = false),
+      (e: unknown) => {
+        finish(e, seenRevision);
+        handle?.cancel();
+      },
+    );
   }, WatchStreamLimits.progressIntervalMs);
   timer.unref();
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { formatHostPort, parseHostPort, type Address } from '../util/address.js';
 import { PRESET_NAMES, type PresetName } from '../agent/config.js';
@@ -21,6 +22,30 @@ export function parseAddressArg(value: string, options: { allowZeroPort?: boolea
 }
 
 export const parseBindArg = (value: string): Address => parseAddressArg(value, { allowZeroPort: true });
+
+/** --http of the client commands: HOST:PORT, or http:// or https:// before it (kept: it picks the scheme). */
+export function parseApiAddressArg(value: string): string {
+  const m = /^(https?:\/\/)(.*)$/i.exec(value);
+  if (m === null) return parseAddressArg(value);
+  return m[1]!.toLowerCase() + parseAddressArg(m[2]!.replace(/\/$/, ''));
+}
+
+/** A token's text: visible ASCII, no spaces (it travels in an HTTP header). */
+export function parseTokenArg(value: string): string {
+  if (!/^[\x21-\x7e]+$/.test(value)) throw new InvalidArgumentError('a token is visible ASCII characters without spaces');
+  return value;
+}
+
+/** --api-token-file: the token is the file's first line, trimmed. */
+export function readTokenFileArg(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InvalidArgumentError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  return parseTokenArg(text.split(/\r?\n/)[0]!.trim());
+}
 export const parsePeerArg = (value: string): Address => parseAddressArg(value);
 
 /** Repeatable --join: collects into a list. */

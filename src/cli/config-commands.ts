@@ -6,14 +6,15 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigClient } from '../api/config-client.js';
 import type { RaftStatusView, TxnRequest } from '../api/config-types.js';
+import { clientOptions, type ClientFlags } from './connection.js';
 import { ExitCode, UsageError, type CliIo } from './io.js';
 
-interface HttpOpt {
-  http: string;
-}
+type HttpOpt = ClientFlags;
+
+const configClient = (opts: ClientFlags): ConfigClient => new ConfigClient(opts.http, clientOptions(opts));
 
 export async function runConfigGet(key: string, opts: HttpOpt & { prefix?: boolean; serializable?: boolean; json?: boolean }, io: CliIo): Promise<number> {
-  const client = new ConfigClient(opts.http);
+  const client = configClient(opts);
   if (opts.prefix) {
     const r = await client.range(key, { serializable: opts.serializable === true });
     if (opts.json) io.out(JSON.stringify(r, null, 2));
@@ -30,7 +31,7 @@ export async function runConfigGet(key: string, opts: HttpOpt & { prefix?: boole
 }
 
 export async function runConfigPut(key: string, value: string, opts: HttpOpt & { lease?: number; prevRevision?: number }, io: CliIo): Promise<number> {
-  const r = await new ConfigClient(opts.http).put({
+  const r = await configClient(opts).put({
     key,
     value,
     ...(opts.lease === undefined ? {} : { lease: opts.lease }),
@@ -41,7 +42,7 @@ export async function runConfigPut(key: string, value: string, opts: HttpOpt & {
 }
 
 export async function runConfigDel(key: string, opts: HttpOpt, io: CliIo): Promise<number> {
-  const r = await new ConfigClient(opts.http).delete(key);
+  const r = await configClient(opts).delete(key);
   io.out(`deleted ${r.deleted} (revision ${r.revision})`);
   return ExitCode.Ok;
 }
@@ -54,7 +55,7 @@ export async function runConfigWatch(prefix: string, opts: HttpOpt & { fromRevis
   process.once('SIGTERM', onSignal);
   let printed = 0;
   try {
-    for await (const line of new ConfigClient(opts.http).watch(prefix, { signal: ac.signal, ...(opts.fromRevision === undefined ? {} : { fromRevision: opts.fromRevision }) })) {
+    for await (const line of configClient(opts).watch(prefix, { signal: ac.signal, ...(opts.fromRevision === undefined ? {} : { fromRevision: opts.fromRevision }) })) {
       if (line.type === 'progress') continue;
       if (line.type === 'error') {
         io.err(`shoal: watch closed: ${line.error.message} (${line.error.code}); resume with --from-revision ${line.lastRevision + 1}`);
@@ -86,7 +87,7 @@ export async function runConfigTxn(file: string, opts: HttpOpt, io: CliIo): Prom
   } catch {
     throw new UsageError(`${file} is not JSON`);
   }
-  const r = await new ConfigClient(opts.http).txn(body);
+  const r = await configClient(opts).txn(body);
   io.out(JSON.stringify(r, null, 2));
   return r.succeeded ? ExitCode.Ok : ExitCode.Failure;
 }
@@ -98,14 +99,14 @@ async function readStdin(): Promise<string> {
 }
 
 export async function runLeaseGrant(ttlSeconds: number, opts: HttpOpt, io: CliIo): Promise<number> {
-  const r = await new ConfigClient(opts.http).leaseGrant({ ttlMs: ttlSeconds * 1000 });
+  const r = await configClient(opts).leaseGrant({ ttlMs: ttlSeconds * 1000 });
   io.out(`lease ${r.id} granted with TTL ${r.ttlMs / 1000}s`);
   return ExitCode.Ok;
 }
 
 /** One keep-alive, or with --every SECONDS one per period until interrupted. */
 export async function runLeaseKeepAlive(id: number, opts: HttpOpt & { every?: number }, io: CliIo): Promise<number> {
-  const client = new ConfigClient(opts.http);
+  const client = configClient(opts);
   const once = async (): Promise<void> => {
     const r = await client.leaseKeepAlive(id);
     io.out(`lease ${r.id} kept alive, TTL ${r.ttlMs / 1000}s`);
@@ -131,7 +132,7 @@ export async function runLeaseKeepAlive(id: number, opts: HttpOpt & { every?: nu
 }
 
 export async function runLeaseRevoke(id: number, opts: HttpOpt, io: CliIo): Promise<number> {
-  const r = await new ConfigClient(opts.http).leaseRevoke(id);
+  const r = await configClient(opts).leaseRevoke(id);
   io.out(`lease ${id} revoked, ${r.deleted} key(s) deleted (revision ${r.revision})`);
   return ExitCode.Ok;
 }
@@ -153,19 +154,19 @@ export function formatRaftStatus(s: RaftStatusView): string {
 }
 
 export async function runRaftStatus(opts: HttpOpt & { json?: boolean }, io: CliIo): Promise<number> {
-  const s = await new ConfigClient(opts.http).raftStatus();
+  const s = await configClient(opts).raftStatus();
   io.out(opts.json ? JSON.stringify(s, null, 2) : formatRaftStatus(s));
   return ExitCode.Ok;
 }
 
 export async function runRaftTransferLeader(name: string | undefined, opts: HttpOpt, io: CliIo): Promise<number> {
-  const r = await new ConfigClient(opts.http).transferLeader(name);
+  const r = await configClient(opts).transferLeader(name);
   io.out(`leader is now ${r.leader}`);
   return ExitCode.Ok;
 }
 
 export async function runRaftRemovePeer(name: string, opts: HttpOpt, io: CliIo): Promise<number> {
-  const r = await new ConfigClient(opts.http).removePeer(name);
+  const r = await configClient(opts).removePeer(name);
   io.out(`removed ${r.removed}`);
   return ExitCode.Ok;
 }

@@ -1,11 +1,12 @@
 /**
- * The control plane's CLI commands (raft, config, lease) and the control
+ * The control plane's CLI commands (raft, config, lease, acl) and the control
  * flags of `shoal agent` (--bootstrap-expect, --voter,
  * --dead-voter-grace-ms, --learner-stable-ms); program.ts adds them.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { AgentDefaults } from '../agent/config.js';
-import { parseCountArg, parsePeerArg } from './args.js';
+import { parseCountArg } from './args.js';
+import { addAclCommands } from './acl-commands.js';
+import { addClientOptions, DEFAULT_HTTP, httpOption } from './connection.js';
 import {
   runConfigDel,
   runConfigGet,
@@ -22,10 +23,7 @@ import {
 import type { CliIo } from './io.js';
 import { controlAgentDefaults, type ControlAgentOptions } from '../agent/control-options.js';
 
-export const DEFAULT_HTTP = `127.0.0.1:${AgentDefaults.httpPort}`;
-
-/** --http of the client commands: the agent's HTTP API. */
-export const httpOption = (): Option => new Option('--http <HOST:PORT>', 'HTTP API of the agent').default(DEFAULT_HTTP).argParser(parsePeerArg);
+export { DEFAULT_HTTP, httpOption };
 
 const uintArg = (name: string) => (v: string): number => {
   const n = Number(v);
@@ -33,40 +31,42 @@ const uintArg = (name: string) => (v: string): number => {
   return n;
 };
 
-/** Adds `raft`, `config` and `lease` to the CLI program. */
+/** Adds `raft`, `config`, `lease` and `acl` to the CLI program. */
 export function addControlCommands(program: Command, io: CliIo, setResult: (p: Promise<number>) => void): void {
   const raft = program.command('raft').description('the control plane Raft group');
-  raft.command('status').description('leader, term, commit and applied index, voters, learners').addOption(httpOption()).option('--json', 'print JSON')
+  addClientOptions(raft.command('status').description('leader, term, commit and applied index, voters, learners')).option('--json', 'print JSON')
     .action((opts) => setResult(runRaftStatus(opts, io)));
-  raft.command('transfer-leader').description('hand leadership to NAME (default: the most caught-up voter)').argument('[NAME]').addOption(httpOption())
+  addClientOptions(raft.command('transfer-leader').description('hand leadership to NAME (default: the most caught-up voter)').argument('[NAME]'))
     .action((name: string | undefined, opts) => setResult(runRaftTransferLeader(name, opts, io)));
-  raft.command('remove-peer').description('remove a voter or learner from the Raft group').argument('<NAME>').addOption(httpOption())
+  addClientOptions(raft.command('remove-peer').description('remove a voter or learner from the Raft group').argument('<NAME>'))
     .action((name: string, opts) => setResult(runRaftRemovePeer(name, opts, io)));
 
   const config = program.command('config').description('the replicated config store');
-  config.command('get').description('print a key\'s value (linearizable unless --serializable)').argument('<KEY>').addOption(httpOption())
+  addClientOptions(config.command('get').description('print a key\'s value (linearizable unless --serializable)').argument('<KEY>'))
     .option('--prefix', 'list every key under KEY as key=value').option('--serializable', 'read the local replica').option('--json', 'print JSON')
     .action((key: string, opts) => setResult(runConfigGet(key, opts, io)));
-  config.command('put').description('write a key').argument('<KEY>').argument('<VALUE>').addOption(httpOption())
+  addClientOptions(config.command('put').description('write a key').argument('<KEY>').argument('<VALUE>'))
     .option('--lease <ID>', 'attach to a lease', uintArg('lease')).option('--prev-revision <N>', 'only if the key is at this modRevision (0: absent)', uintArg('prev-revision'))
     .action((key: string, value: string, opts) => setResult(runConfigPut(key, value, opts, io)));
-  config.command('del').description('delete a key').argument('<KEY>').addOption(httpOption())
+  addClientOptions(config.command('del').description('delete a key').argument('<KEY>'))
     .action((key: string, opts) => setResult(runConfigDel(key, opts, io)));
-  config.command('watch').description('print changes under PREFIX until Ctrl-C').argument('[PREFIX]', 'key prefix', '').addOption(httpOption())
+  addClientOptions(config.command('watch').description('print changes under PREFIX until Ctrl-C').argument('[PREFIX]', 'key prefix', ''))
     .option('--from-revision <N>', 'replay from this revision', uintArg('from-revision')).option('--json', 'print the stream\'s JSON lines')
     .option('--count <N>', 'exit after N changes', parseCountArg(1, 1_000_000))
     .action((prefix: string, opts) => setResult(runConfigWatch(prefix, opts, io)));
-  config.command('txn').description('run a txn: {"compare":[...],"success":[...],"failure":[...]} from FILE or - (stdin)').argument('<FILE>').addOption(httpOption())
+  addClientOptions(config.command('txn').description('run a txn: {"compare":[...],"success":[...],"failure":[...]} from FILE or - (stdin)').argument('<FILE>'))
     .action((file: string, opts) => setResult(runConfigTxn(file, opts, io)));
 
   const lease = program.command('lease').description('leases: keys attached to one are deleted when it expires');
-  lease.command('grant').description('grant a lease of TTL seconds').argument('<TTL>', 'seconds', parseCountArg(1, 30 * 24 * 3600)).addOption(httpOption())
+  addClientOptions(lease.command('grant').description('grant a lease of TTL seconds').argument('<TTL>', 'seconds', parseCountArg(1, 30 * 24 * 3600)))
     .action((ttl: number, opts) => setResult(runLeaseGrant(ttl, opts, io)));
-  lease.command('keepalive').description('renew a lease (once, or every --every seconds)').argument('<ID>', 'lease id', uintArg('id')).addOption(httpOption())
+  addClientOptions(lease.command('keepalive').description('renew a lease (once, or every --every seconds)').argument('<ID>', 'lease id', uintArg('id')))
     .option('--every <SECONDS>', 'keep renewing', parseCountArg(1, 86_400))
     .action((id: number, opts) => setResult(runLeaseKeepAlive(id, opts, io)));
-  lease.command('revoke').description('revoke a lease and delete its keys').argument('<ID>', 'lease id', uintArg('id')).addOption(httpOption())
+  addClientOptions(lease.command('revoke').description('revoke a lease and delete its keys').argument('<ID>', 'lease id', uintArg('id')))
     .action((id: number, opts) => setResult(runLeaseRevoke(id, opts, io)));
+
+  addAclCommands(program, io, setResult);
 }
 
 /** The control plane flags of `shoal agent`, as commander options (parsed into ControlAgentOptions by controlOptionsFrom). */

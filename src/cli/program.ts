@@ -2,10 +2,11 @@ import * as os from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { isShoalError } from '../util/errors.js';
 import { AgentDefaults, PRESET_NAMES } from '../agent/config.js';
-import { collectPeerArg, parseBindArg, parseCountArg, parsePeerArg, parsePortArg, parsePresetArg, parseTagsArg } from './args.js';
+import { collectPeerArg, parseBindArg, parseCountArg, parsePeerArg, parsePortArg, parsePresetArg, parseTagsArg, parseTokenArg, readTokenFileArg } from './args.js';
+import { addClientOptions } from './connection.js';
 import { ExitCode, UsageError, processIo, type CliIo } from './io.js';
 import { runAgentCommand } from './commands/agent.js';
-import { DEFAULT_HTTP, addControlAgentOptions, addControlCommands, controlOptionsFrom, httpOption } from './config-program.js';
+import { DEFAULT_HTTP, addControlAgentOptions, addControlCommands, controlOptionsFrom } from './config-program.js';
 import { runDemoCommand } from './commands/demo.js';
 import { runJoinCommand, runLeaveCommand, runMembersCommand } from './commands/members.js';
 
@@ -33,28 +34,28 @@ function buildProgram(io: CliIo, setResult: (p: Promise<number>) => void): Comma
     .option('--tags <k=v,...>', 'node tags (metadata)', parseTagsArg)
     .addOption(
       new Option('--preset <NAME>', `gossip timing preset (${PRESET_NAMES.join('|')})`).default(AgentDefaults.preset).argParser(parsePresetArg),
-    );
-  addControlAgentOptions(agentCommand).action((opts) => setResult(runAgentCommand({ ...opts, control: controlOptionsFrom(opts) }, io)));
+    )
+    .addOption(new Option('--api-token <TOKEN>', 'management token of the HTTP API: every request then needs a token').argParser(parseTokenArg))
+    .addOption(new Option('--api-token-file <FILE>', 'read --api-token from the first line of FILE (keeps it out of ps)').argParser(readTokenFileArg).conflicts('apiToken'))
+    .option('--api-tls-cert <FILE>', 'PEM certificate (chain): serve the HTTP API over HTTPS (with --api-tls-key)')
+    .option('--api-tls-key <FILE>', 'PEM private key of --api-tls-cert');
+  addControlAgentOptions(agentCommand).action((opts) =>
+    setResult(runAgentCommand({ ...opts, apiToken: opts.apiToken ?? opts.apiTokenFile, control: controlOptionsFrom(opts) }, io)),
+  );
   addControlCommands(program, io, setResult);
 
-  program
-    .command('members')
-    .description('list the members an agent knows')
-    .addOption(httpOption())
+  addClientOptions(program.command('members').description('list the members an agent knows'))
     .option('--json', 'print JSON instead of a table')
     .action((opts) => setResult(runMembersCommand(opts, io)));
 
-  program
-    .command('join')
-    .description('ask the agent to join a cluster through one or more seeds')
-    .argument('<HOST:PORT...>', 'seed addresses', (v: string, prev: string[] | undefined) => collectPeerArg(v, prev))
-    .addOption(httpOption())
-    .action((addrs: string[], opts) => setResult(runJoinCommand(addrs, opts, io)));
+  addClientOptions(
+    program
+      .command('join')
+      .description('ask the agent to join a cluster through one or more seeds')
+      .argument('<HOST:PORT...>', 'seed addresses', (v: string, prev: string[] | undefined) => collectPeerArg(v, prev)),
+  ).action((addrs: string[], opts) => setResult(runJoinCommand(addrs, opts, io)));
 
-  program
-    .command('leave')
-    .description('ask the agent to leave the cluster gracefully and shut down')
-    .addOption(httpOption())
+  addClientOptions(program.command('leave').description('ask the agent to leave the cluster gracefully and shut down'))
     .action((opts) => setResult(runLeaveCommand(opts, io)));
 
   program

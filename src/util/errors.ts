@@ -51,6 +51,17 @@ export const ErrorCode = {
   SlowWatcher: 'ERR_SLOW_WATCHER',
   /** A named limit of a replicated structure is reached (keys, leases, bytes); the write was refused. */
   ResourceExhausted: 'ERR_RESOURCE_EXHAUSTED',
+  // api (appended)
+  /** No bearer token, or one the agent does not know (HTTP 401). */
+  Unauthenticated: 'ERR_UNAUTHENTICATED',
+  /** A known token without the scope the request needs, a foreign Host on a loopback API, or a reserved key (HTTP 403). */
+  Forbidden: 'ERR_FORBIDDEN',
+  /** A state-changing request whose body is not declared application/json (HTTP 415). */
+  UnsupportedMediaType: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+  /** The path exists but not with this method (HTTP 405). */
+  MethodNotAllowed: 'ERR_METHOD_NOT_ALLOWED',
+  /** A failure the API cannot classify (HTTP 500). */
+  Internal: 'ERR_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

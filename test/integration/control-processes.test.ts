@@ -277,7 +277,7 @@ test.serial('bad input over HTTP; without quorum a write fails with 503 in bound
   const follower = status!.voters.find((v) => v !== status!.leader)!;
   const base = `http://${cluster.node(follower).http}`;
   const client = cluster.client(follower);
-  const put = (key: string, body: string): Promise<Response> => fetch(`${base}/v1/config/${key}`, { method: 'PUT', body });
+  const put = (key: string, body: string): Promise<Response> => fetch(`${base}/v1/config/${key}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
   const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string; details?: Record<string, unknown> } }).error;
 
   // A follower forwards writes to the leader.

@@ -12,6 +12,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigClient } from '../../src/api/config-client.js';
+import type { ApiClientOptions } from '../../src/api/http-transport.js';
 import { ErrorCode, ShoalError } from '../../src/util/errors.js';
 
 export interface ControlNodeProc {
@@ -33,6 +34,10 @@ export interface LocalControlClusterOptions {
   extraArgs?: string[];
   /** How long start() waits for every HTTP API to answer. */
   startTimeoutMs?: number;
+  /** Extra `shoal agent` flags for node i alone (after extraArgs). */
+  argsFor?: (index: number) => string[];
+  /** How clients reach the agents (token, TLS): used by client() and the start-up wait. */
+  clientOptions?: ApiClientOptions;
 }
 
 const logLinesMax = 200;
@@ -98,6 +103,7 @@ export class LocalControlCluster {
       '--bootstrap-expect', String(this.options.bootstrapExpect ?? 3),
       ...(n === seed ? [] : ['--join', seed.gossip]),
       ...(this.options.extraArgs ?? []),
+      ...(this.options.argsFor?.(this.nodes.indexOf(n)) ?? []),
     ];
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     n.proc = proc;
@@ -114,7 +120,7 @@ export class LocalControlCluster {
   }
 
   private async waitHttp(n: ControlNodeProc, deadline: number): Promise<void> {
-    const client = new ConfigClient(n.http);
+    const client = new ConfigClient(n.http, this.options.clientOptions);
     for (;;) {
       try {
         await client.health({ signal: AbortSignal.timeout(1000) });
@@ -139,7 +145,7 @@ export class LocalControlCluster {
   }
 
   client(name: string): ConfigClient {
-    return new ConfigClient(this.node(name).http);
+    return new ConfigClient(this.node(name).http, this.options.clientOptions);
   }
 
   /** Send a signal and wait for the process to exit. */

@@ -4,6 +4,7 @@ import type { ControlAgentOptions } from '../../agent/control-options.js';
 import type { MemberView } from '../../api/types.js';
 import { ErrorCode, isShoalError } from '../../util/errors.js';
 import { ExitCode, UsageError, type CliIo } from '../io.js';
+import { exposureOf, startWarnings } from '../warnings.js';
 
 export interface AgentCommandOptions {
   name?: string;
@@ -17,6 +18,10 @@ export interface AgentCommandOptions {
   preset: PresetName;
   /** Control plane options: `shoal agent` always runs the control plane. */
   control: ControlAgentOptions;
+  /** HTTP API security: management token, TLS certificate and key files. */
+  apiToken?: string;
+  apiTlsCert?: string;
+  apiTlsKey?: string;
 }
 
 const MEMBER_EVENTS = [
@@ -50,6 +55,9 @@ export async function runAgentCommand(opts: AgentCommandOptions, io: CliIo): Pro
     tags: opts.tags ?? {},
     preset: opts.preset,
     control: opts.control,
+    apiToken: opts.apiToken,
+    apiTlsCert: opts.apiTlsCert,
+    apiTlsKey: opts.apiTlsKey,
   };
   let agent: Agent;
   try {
@@ -60,6 +68,7 @@ export async function runAgentCommand(opts: AgentCommandOptions, io: CliIo): Pro
   }
   for (const ev of MEMBER_EVENTS) agent.on(ev, (m) => io.err(formatEventLine(ev, m)));
   io.err(`shoal: agent ${agent.name} gossip=${agent.addr} http=${agent.httpAddress ?? '-'} preset=${opts.preset}`);
+  for (const line of startWarnings(exposureOf(agent.settings))) io.err(line);
 
   return new Promise<number>((resolve) => {
     let signals = 0;

@@ -3,7 +3,8 @@ import { HttpApiServer } from '../../../src/api/http-server.js';
 import type { MembershipService } from '../../../src/api/types.js';
 import type { RaftStatusView } from '../../../src/api/config-types.js';
 import type { CommandBody } from '../../../src/api/config-views.js';
-import { ControlApiAdapter, type ControlBackend, type WriteOutcome } from '../../../src/agent/control-api.js';
+import type { ControlBackend, WriteOutcome } from '../../../src/agent/control-api.js';
+import { ControlService } from '../../../src/agent/control-service.js';
 import type { ReadQuery } from '../../../src/control/control-types.js';
 import { ConfigStore, failureToError } from '../../../src/control/store/index.js';
 import type { Command } from '../../../src/control/store/commands.js';
@@ -67,9 +68,9 @@ export class FakeBackend implements ControlBackend {
   }
 }
 
-export function fakeApi(): { backend: FakeBackend; api: ControlApiAdapter } {
+export function fakeApi(): { backend: FakeBackend; api: ControlService } {
   const backend = new FakeBackend();
-  return { backend, api: new ControlApiAdapter(backend) };
+  return { backend, api: new ControlService(backend, { name: 'fake', isRaftMember: () => true, leader: () => 'fake' }) };
 }
 
 /** A membership service of one healthy node: the control routes under test need one to listen. */

@@ -8,10 +8,13 @@ async function start(t: { teardown(fn: () => Promise<void>): void }) {
   return { backend, base: `http://${server.address}`, client: new ConfigClient(server.address) };
 }
 
+const json = { 'content-type': 'application/json' };
+
 type ErrorJson = { error: { code: string; message: string; details?: Record<string, unknown> } };
 
 async function call(base: string, method: string, path: string, body?: string | object) {
-  const res = await fetch(base + path, { method, body: typeof body === 'object' ? JSON.stringify(body) : body });
+  const headers: Record<string, string> = method === 'GET' ? {} : { 'content-type': 'application/json' };
+  const res = await fetch(base + path, { method, headers, body: typeof body === 'object' ? JSON.stringify(body) : body });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> & ErrorJson, headers: res.headers };
 }
 
@@ -121,7 +124,7 @@ test('bad input is 400 with a code and the field named', async (t) => {
     t.is(r.json.error.details?.field, field, `${method} ${path.slice(0, 60)}: ${r.json.error.message}`);
   }
   t.is(backend.writes.length, 0, 'nothing bad reached the store');
-  const huge = await fetch(`${base}/v1/config/k`, { method: 'PUT', body: JSON.stringify({ value: 'x'.repeat(3 * 1024 * 1024) }) });
+  const huge = await fetch(`${base}/v1/config/k`, { method: 'PUT', headers: json, body: JSON.stringify({ value: 'x'.repeat(3 * 1024 * 1024) }) });
   t.is(huge.status, 413);
   t.is((await call(base, 'POST', '/v1/config/k', { value: 'x' })).status, 405);
 });

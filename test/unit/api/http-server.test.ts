@@ -4,6 +4,8 @@ import { ApiClient } from '../../../src/api/client.js';
 import type { MemberView, MembershipService, HealthView } from '../../../src/api/types.js';
 import { ErrorCode, ShoalError, isShoalError } from '../../../src/util/errors.js';
 
+const jsonType = { 'content-type': 'application/json' };
+
 class FakeAgent implements MembershipService {
   joins: string[][] = [];
   leaves = 0;
@@ -48,7 +50,7 @@ test('POST /v1/join passes the addresses and returns the count; bad bodies are 4
   t.is(await client.join(['127.0.0.1:7946', '10.0.0.1:7946']), 2);
   t.deepEqual(fake.joins, [['127.0.0.1:7946', '10.0.0.1:7946']]);
   for (const body of ['{"addrs":[]}', '{"addrs":"x"}', 'not json', '{"addrs":["nohostport:99999"]}', '{"addrs":[1]}']) {
-    const res = await fetch(`${base}/v1/join`, { method: 'POST', body });
+    const res = await fetch(`${base}/v1/join`, { method: 'POST', headers: jsonType, body });
     t.is(res.status, 400, body);
     const json = (await res.json()) as { error: { code: string; message: string } };
     t.true(([ErrorCode.BadRequest, ErrorCode.InvalidArgument] as string[]).includes(json.error.code), body);
@@ -84,7 +86,7 @@ test('unknown paths are 404, wrong methods 405, and bodies are bounded', async (
   const r405 = await fetch(`${base}/v1/members`, { method: 'DELETE' });
   t.is(r405.status, 405);
   const big = JSON.stringify({ addrs: ['127.0.0.1:1'], pad: 'x'.repeat(HttpApiLimits.bodyMaxBytes) });
-  const r413 = await fetch(`${base}/v1/join`, { method: 'POST', body: big });
+  const r413 = await fetch(`${base}/v1/join`, { method: 'POST', headers: jsonType, body: big });
   t.is(r413.status, 413);
   t.is(fake.joins.length, 0);
   const health = await (await fetch(`${base}/v1/health`)).json();

@@ -88,8 +88,8 @@ test('lease grant / keepalive / revoke and raft status', async (t) => {
 
 test('agent control flags parse into control options; bad values are usage errors', async (t) => {
   const agent = addControlAgentOptions(new Command('agent').exitOverride());
-  agent.parse(['--raft', '127.0.0.1:7949', '--bootstrap-expect=5', '--voter', 'false', '--dead-voter-grace-ms', '3000'], { from: 'user' });
-  t.deepEqual(controlOptionsFrom(agent.opts()), { raft: '127.0.0.1:7949', bootstrapExpect: 5, voter: false, deadVoterGraceMs: 3000 });
+  agent.parse(['--bootstrap-expect=5', '--voter', 'false', '--dead-voter-grace-ms', '3000'], { from: 'user' });
+  t.deepEqual(controlOptionsFrom(agent.opts()), { bootstrapExpect: 5, voter: false, deadVoterGraceMs: 3000 });
   const defaults = addControlAgentOptions(new Command('agent').exitOverride());
   defaults.parse([], { from: 'user' });
   t.deepEqual(controlOptionsFrom(defaults.opts()), { bootstrapExpect: 3, voter: true });
@@ -100,7 +100,10 @@ test('agent control flags parse into control options; bad values are usage error
   };
   for (const [args, pattern] of [
     [['--bootstrap-expect', '0'], /bootstrap-expect/],
-    [['--raft', 'nohost'], /raft/],
+    // Raft shares the gossip port: the old flag is gone.
+    [['--raft', '127.0.0.1:7948'], /unknown option '--raft'/],
+    [['--advertise', 'somehost:7946'], /advertise/],
+    [['--bind', '10.1.2.3:7946', '--advertise', '127.0.0.1:7946'], /advertise.*loopback/],
     [['--voter'], /argument missing/],
     [['--voter', 'maybe'], /voter/],
   ] as const) {
