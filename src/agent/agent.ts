@@ -219,6 +219,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       advertise: (port) => formatHostPort({ host: advertised.host, port: resolved.advertise?.port ?? port }),
       known: (name) => agentRef?.knownMember(name),
       security,
+      ...(resolved.tls === undefined ? {} : { tls: resolved.tls }),
       onRefused: (peer, reason) => {
         if (reason === RefuseReason.NodeId) agentRef?.suspectIdentity(peer.name);
       },
@@ -242,6 +243,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
           service: agent,
           ...(agent.controlApi === undefined ? {} : { control: agent.controlApi }),
           onLeft: () => void agent.stop({ leave: false }),
+          keyring: agent.keyring,
           ...(resolved.apiToken === undefined ? {} : { token: resolved.apiToken }),
           ...(resolved.apiTlsCert === undefined || resolved.apiTlsKey === undefined ? {} : { tls: { certFile: resolved.apiTlsCert, keyFile: resolved.apiTlsKey } }),
         });
@@ -254,6 +256,23 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       throw e;
     }
     return agent;
+  }
+
+  /** Traffic between members is sealed with a gossip key (a keyring is in force, whatever the verify switches). */
+  get encrypted(): boolean {
+    return this.transport.security.enabled;
+  }
+
+  /** TCP streams between members run under mutual TLS. */
+  get tlsEnabled(): boolean {
+    return this.transport.tlsEnabled;
+  }
+
+  /** Read the cluster TLS certificate files again (SIGHUP); false without TLS. Rejects, keeping the old ones, when a file is bad. */
+  async reloadTls(): Promise<boolean> {
+    if (!this.transport.tlsEnabled) return false;
+    await this.transport.reloadTls();
+    return true;
   }
 
   /** The address peers reach this agent at. */

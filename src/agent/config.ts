@@ -57,6 +57,10 @@ export interface AgentConfig {
   verifyIncoming?: boolean;
   /** Seal what this member sends (default true with a key); false while migrating a plain cluster. */
   verifyOutgoing?: boolean;
+  /** Mutual TLS between agents: this member's certificate, its key and the cluster CA (all three or none). Reloaded on reloadTls(). */
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
   // --- HTTP API security (config/README.md, "Securing the HTTP API") ---
   /** Management token of the HTTP API: when set, every request needs a bearer token (this one, or a stored one of enough scope). */
   apiToken?: string;
@@ -84,6 +88,7 @@ export interface ResolvedAgentConfig {
   encryptKey: Uint8Array | undefined;
   verifyIncoming: boolean | undefined;
   verifyOutgoing: boolean | undefined;
+  tls: { certFile: string; keyFile: string; caFile: string } | undefined;
   apiToken: string | undefined;
   apiTlsCert: string | undefined;
   apiTlsKey: string | undefined;
@@ -200,6 +205,11 @@ export function validateAgentConfig(config: AgentConfig): ResolvedAgentConfig {
   for (const field of ['verifyIncoming', 'verifyOutgoing'] as const) {
     if (config[field] !== undefined && typeof config[field] !== 'boolean') throw invalid(field, 'must be a boolean');
   }
+  const tlsGiven = (['tlsCert', 'tlsKey', 'tlsCa'] as const).filter((f) => config[f] !== undefined);
+  for (const f of tlsGiven) if (typeof config[f] !== 'string' || config[f] === '') throw invalid(f, 'must be a non-empty path');
+  if (tlsGiven.length !== 0 && tlsGiven.length !== 3) {
+    throw invalid((['tlsCert', 'tlsKey', 'tlsCa'] as const).find((f) => config[f] === undefined)!, 'is needed too: give tlsCert, tlsKey and tlsCa together, or none');
+  }
   // --- HTTP API security ---
   const { apiToken, apiTlsCert, apiTlsKey } = config;
   if (apiToken !== undefined) {
@@ -231,6 +241,7 @@ export function validateAgentConfig(config: AgentConfig): ResolvedAgentConfig {
     encryptKey,
     verifyIncoming: config.verifyIncoming,
     verifyOutgoing: config.verifyOutgoing,
+    tls: tlsGiven.length === 3 ? { certFile: config.tlsCert!, keyFile: config.tlsKey!, caFile: config.tlsCa! } : undefined,
     apiToken,
     apiTlsCert,
     apiTlsKey,

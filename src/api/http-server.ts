@@ -15,6 +15,7 @@ import { clientGone, HttpError, readJson as readJsonLimited, sendError, sendJson
 import { handleControlRoute, type RouteContext } from './config-routes.js';
 import type { ControlApi } from './config-types.js';
 import { RequestGuard } from './request-guard.js';
+import { handleKeyringRoute, type KeyringService } from './keyring-routes.js';
 
 const readJson = (req: http.IncomingMessage): Promise<unknown> => readJsonLimited(req, HttpApiLimits.bodyMaxBytes);
 
@@ -47,6 +48,8 @@ export interface HttpApiOptions {
   token?: string;
   /** PEM files of the certificate (chain) and its key: serve HTTPS instead of HTTP. */
   tls?: { certFile: string; keyFile: string };
+  /** Gossip keyring rotation across the cluster (/v1/keyring, management scope). */
+  keyring?: KeyringService;
 }
 
 /** Reads the certificate and key; ERR_INVALID_CONFIG naming the file that fails. */
@@ -164,6 +167,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, optio
         return sendJson(res, 200, { left: true });
       }
       default:
+        if (options.keyring !== undefined && (await handleKeyringRoute(req, res, url, options.keyring))) return;
         if (options.control !== undefined) {
           const ctx: RouteContext = {
             ...(tokens === undefined ? {} : { tokens }),

@@ -8,6 +8,8 @@ import { ExitCode, UsageError, processIo, type CliIo } from './io.js';
 import { runAgentCommand } from './commands/agent.js';
 import { DEFAULT_HTTP, addControlAgentOptions, addControlCommands, controlOptionsFrom } from './config-program.js';
 import { runDemoCommand } from './commands/demo.js';
+import { addKeyringCommands } from './keyring-commands.js';
+import { addTlsCommands } from './tls-commands.js';
 import { runJoinCommand, runLeaveCommand, runMembersCommand } from './commands/members.js';
 
 function buildProgram(io: CliIo, setResult: (p: Promise<number>) => void): Command {
@@ -38,11 +40,19 @@ function buildProgram(io: CliIo, setResult: (p: Promise<number>) => void): Comma
     .addOption(new Option('--api-token <TOKEN>', 'management token of the HTTP API: every request then needs a token').argParser(parseTokenArg))
     .addOption(new Option('--api-token-file <FILE>', 'read --api-token from the first line of FILE (keeps it out of ps)').argParser(readTokenFileArg).conflicts('apiToken'))
     .option('--api-tls-cert <FILE>', 'PEM certificate (chain): serve the HTTP API over HTTPS (with --api-tls-key)')
-    .option('--api-tls-key <FILE>', 'PEM private key of --api-tls-cert');
+    .option('--api-tls-key <FILE>', 'PEM private key of --api-tls-cert')
+    .option('--encrypt <KEY>', 'gossip encryption key (base64, `shoal keygen`): seeds DATA_DIR/keyring.json on first start')
+    .addOption(new Option('--verify-incoming <on|off>', 'refuse plain traffic (default on with a key; off while migrating a plain cluster)').choices(['on', 'off']))
+    .addOption(new Option('--verify-outgoing <on|off>', 'encrypt what this agent sends (default on with a key)').choices(['on', 'off']))
+    .option('--tls-cert <FILE>', 'mutual TLS between agents: this member\'s certificate (CN or DNS name = --name), with --tls-key and --tls-ca')
+    .option('--tls-key <FILE>', 'private key of --tls-cert')
+    .option('--tls-ca <FILE>', 'the cluster CA: peers must present a certificate it signed');
   addControlAgentOptions(agentCommand).action((opts) =>
     setResult(runAgentCommand({ ...opts, apiToken: opts.apiToken ?? opts.apiTokenFile, control: controlOptionsFrom(opts) }, io)),
   );
   addControlCommands(program, io, setResult);
+  addKeyringCommands(program, io, setResult);
+  addTlsCommands(program, io, setResult);
 
   addClientOptions(program.command('members').description('list the members an agent knows'))
     .option('--json', 'print JSON instead of a table')

@@ -16,9 +16,9 @@ export interface ExposureSettings {
   apiTls: boolean;
 }
 
-export function exposureOf(c: ResolvedAgentConfig): ExposureSettings {
-  // --encrypt given. (A restart that relies on DATA_DIR/keyring.json alone is not seen here: it warns needlessly.)
-  return { bind: c.bind, gossipKey: c.encryptKey !== undefined, http: c.http, apiToken: c.apiToken, apiTls: c.apiTlsCert !== undefined };
+/** `protected`: the running agent's traffic between members is encrypted (a keyring in force, or mutual TLS). */
+export function exposureOf(c: ResolvedAgentConfig, protectedTraffic: boolean): ExposureSettings {
+  return { bind: c.bind, gossipKey: protectedTraffic, http: c.http, apiToken: c.apiToken, apiTls: c.apiTlsCert !== undefined };
 }
 
 export function startWarnings(s: ExposureSettings): string[] {

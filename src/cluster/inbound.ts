@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type * as net from 'node:net';
+import type * as tls from 'node:tls';
 import { encrypt } from '../wire/crypto.js';
 import { EMPTY_BYTES } from '../wire/pb-read.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
@@ -20,6 +21,7 @@ import { checkPeer, type PeerCheckContext, type PeerVerdict } from './identity.j
 import { RefuseReason } from './kinds.js';
 import type { ClusterLimits } from './limits.js';
 import type { ClusterSecurity } from './security.js';
+import { certificateNames, isTlsSocket } from './tls.js';
 import { deriveSessionKeys, FrameCipher } from './session-cipher.js';
 import type { ClusterTransportStats } from './stats.js';
 
@@ -135,7 +137,9 @@ export class Listener {
       socket.end(handshakeFrame(seal(encodeHandshake({ version: protocolVersion, identity: local, refuseReason: reason, refuseMessage: message, nonce: EMPTY_BYTES }))));
       setTimeout(() => socket.destroy(), 1_000).unref();
     };
-    const opened = security.open(frame);
+    // Under TLS the stream is already private and authenticated: the hello travels plain inside it.
+    const overTls = isTlsSocket(socket);
+    const opened = overTls ? ({ ok: true, plain: frame, sealed: false, keyIndex: -1 } as const) : security.open(frame);
     if (!opened.ok) {
       // Answered in plain: this member cannot (wrong key) or will not (plain) speak the peer's way.
       if (opened.reason === 'plain-refused') refuse(RefuseReason.Plain, `${local.name} requires an encrypted handshake (gossip encryption is on)`, plainBody);
@@ -152,6 +156,8 @@ export class Listener {
       verdict = { ok: false, reason: RefuseReason.Version, message: `protocol version ${decoded.handshake.version} is not ${protocolVersion}` };
     } else if (opened.sealed && decoded.handshake.nonce.length !== handshakeNonceBytes) {
       verdict = { ok: false, reason: RefuseReason.BadHello, message: `an encrypted handshake needs a ${handshakeNonceBytes}-byte nonce` };
+    } else if (overTls && !certificateNames(socket as tls.TLSSocket).includes(decoded.handshake.identity.name)) {
+      verdict = { ok: false, reason: RefuseReason.Certificate, message: `the certificate does not name ${decoded.handshake.identity.name} (CN or DNS alternative name)` };
     } else if (this.closed) verdict = { ok: false, reason: RefuseReason.Closing, message: `${local.name} is shutting down` };
     else if (this.established >= limits.inboundMax) {
       stats.inboundRefused++;

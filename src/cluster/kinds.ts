@@ -55,5 +55,7 @@ export const RefuseReason = {
   Plain: 'plain',
   /** A sealed handshake that no key of this member's keyring opens. */
   Key: 'key',
+  /** Under mutual TLS: the name the handshake claims is not in the peer's certificate. */
+  Certificate: 'certificate',
 } as const;
 export type RefuseReason = (typeof RefuseReason)[keyof typeof RefuseReason];

@@ -6,7 +6,8 @@
  */
 import type * as dgram from 'node:dgram';
 import type * as net from 'node:net';
-import { bindUdp, closeServer, listenTcp } from '../transport/sockets.js';
+import type * as tls from 'node:tls';
+import { bindUdp, closeServer, listenTcp, listenTls } from '../transport/sockets.js';
 import { formatHostPort, parseHostPort, type Address, type HostPort } from '../util/address.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import type { ClusterConnection } from './connection.js';
@@ -18,6 +19,7 @@ import { Listener } from './inbound.js';
 import { FrameType, type RefuseReason, type StreamKind } from './kinds.js';
 import { resolveClusterLimits, type ClusterLimits } from './limits.js';
 import { ClusterSecurity, type SecurityOptions } from './security.js';
+import { loadTlsMaterial, tlsOptions, type TlsFiles, type TlsMaterial } from './tls.js';
 import { newClusterTransportStats, type ClusterTransportStats } from './stats.js';
 import type { ClusterTransport, RequestOptions, StreamHandler } from './transport.js';
 
@@ -34,6 +36,8 @@ export interface ClusterNetOptions {
   limits?: Partial<ClusterLimits>;
   /** Gossip encryption: a keyring and the verify switches (security.ts). None: plain. */
   security?: SecurityOptions;
+  /** Mutual TLS on every TCP stream (tls.ts): certificate, key and the cluster CA, as files (reloadable). */
+  tls?: TlsFiles;
 }
 
 /** Attempts to find a port free for both UDP and TCP when binding port 0. */
@@ -56,12 +60,16 @@ export class ClusterNetTransport implements ClusterTransport {
   /** The last exception a handler threw, kept for diagnosis. */
   lastHandlerError: unknown = undefined;
 
+  private tlsMaterial: TlsMaterial | undefined;
+
   private constructor(
     private readonly udp: dgram.Socket,
     private readonly server: net.Server,
     port: number,
-    options: ClusterNetOptions,
+    private readonly options: ClusterNetOptions,
+    tlsMaterial: TlsMaterial | undefined,
   ) {
+    this.tlsMaterial = tlsMaterial;
     this.port = port;
     this.limits = resolveClusterLimits(options.limits);
     this.local = { ...options.identity, addr: options.advertise(port) };
@@ -76,7 +84,7 @@ export class ClusterNetTransport implements ClusterTransport {
     };
     this.security = new ClusterSecurity(options.identity.clusterLabel, options.security);
     const base = { local: this.local, known, onRefused, limits: this.limits, stats: this.stats, security: this.security };
-    this.dialer = new Dialer({ ...base, decodeError: decodeErrorPayload, nowMs: () => performance.now(), random: Math.random });
+    this.dialer = new Dialer({ ...base, tls: () => this.tlsMaterial, decodeError: decodeErrorPayload, nowMs: () => performance.now(), random: Math.random });
     this.listener = new Listener({
       ...base,
       frame: (conn, head, payload) => this.onInboundFrame(conn, head, payload),
@@ -90,7 +98,14 @@ export class ClusterNetTransport implements ClusterTransport {
     udp.on('error', () => {
       this.stats.packetSendErrors++;
     });
-    server.on('connection', (socket) => this.listener.accept(socket));
+    if (tlsMaterial === undefined) server.on('connection', (socket) => this.listener.accept(socket));
+    else {
+      // Only peers whose certificate chains to the cluster CA get this far; the rest fail the TLS handshake.
+      server.on('secureConnection', (socket) => this.listener.accept(socket));
+      server.on('tlsClientError', () => {
+        this.stats.tlsRefused++;
+      });
+    }
     server.on('error', () => undefined); // after listen, errors concern single accepts
   }
 
@@ -98,14 +113,18 @@ export class ClusterNetTransport implements ClusterTransport {
   static async listen(options: ClusterNetOptions): Promise<ClusterNetTransport> {
     const attempts = options.bind.port === 0 ? bindAttemptsMax : 1;
     let lastError: unknown;
+    const material = options.tls === undefined ? undefined : await loadTlsMaterial(options.tls);
     for (let i = 0; i < attempts; i++) {
       let server: net.Server | undefined;
       try {
-        server = await listenTcp(options.bind.host, options.bind.port);
+        server =
+          material === undefined
+            ? await listenTcp(options.bind.host, options.bind.port)
+            : await listenTls(options.bind.host, options.bind.port, { ...tlsOptions(material), requestCert: true, rejectUnauthorized: true });
         const port = (server.address() as net.AddressInfo).port;
         const udp = await bindUdp(options.bind.host, port);
         try {
-          return new ClusterNetTransport(udp, server, port, options);
+          return new ClusterNetTransport(udp, server, port, options, material);
         } catch (e) {
           udp.close();
           throw e;
@@ -118,6 +137,23 @@ export class ClusterNetTransport implements ClusterTransport {
     }
     const reason = lastError instanceof Error ? lastError.message : String(lastError);
     throw new ShoalError(ErrorCode.BindFailed, `cannot bind UDP and TCP on ${formatHostPort(options.bind)}: ${reason}`, { cause: lastError });
+  }
+
+  /** Whether TCP streams run under mutual TLS. */
+  get tlsEnabled(): boolean {
+    return this.tlsMaterial !== undefined;
+  }
+
+  /**
+   * Read the certificate files again (SIGHUP): new connections, both ways,
+   * use the new certificates; established ones carry on. A file that cannot
+   * be read keeps the old certificates and rejects with the reason.
+   */
+  async reloadTls(): Promise<void> {
+    if (this.options.tls === undefined || this.tlsMaterial === undefined) return;
+    const material = await loadTlsMaterial(this.options.tls);
+    (this.server as tls.Server).setSecureContext(tlsOptions(material));
+    this.tlsMaterial = material;
   }
 
   get localAddr(): Address {

@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { EMPTY_BYTES } from '../wire/pb-read.js';
 import { WireKind } from '../wire/kind.js';
 import { parseHostPort, type Address } from '../util/address.js';
@@ -24,6 +25,7 @@ import { FrameType, RefuseReason, type StreamKind } from './kinds.js';
 import type { ClusterLimits } from './limits.js';
 import type { ClusterSecurity } from './security.js';
 import { deriveSessionKeys, FrameCipher } from './session-cipher.js';
+import { certificateNames, tlsOptions, type TlsMaterial } from './tls.js';
 import type { ClusterTransportStats } from './stats.js';
 
 interface PendingRequest {
@@ -82,6 +84,8 @@ function openAnswer(security: ClusterSecurity, frame: Uint8Array, addr: string):
 export interface DialerContext extends PeerCheckContext {
   limits: Readonly<ClusterLimits>;
   security: ClusterSecurity;
+  /** Mutual TLS material in force (it changes on reload), or undefined for plain TCP. */
+  tls?(): TlsMaterial | undefined;
   stats: ClusterTransportStats;
   decodeError: ErrorDecoder;
   /** A frame other than an answer arrived on an outbound connection: counted, the connection closed. */
@@ -189,7 +193,12 @@ export class Dialer {
     let socket: net.Socket | undefined;
     try {
       const target = parseHostPort(peer.addr);
-      socket = net.connect({ host: target.host, port: target.port });
+      const material = this.ctx.tls?.();
+      // Under TLS the chain is checked against the cluster CA; the name is checked against our handshake (certificates name members, not IPs).
+      socket = material === undefined
+        ? net.connect({ host: target.host, port: target.port })
+        : tls.connect({ host: target.host, port: target.port, ...tlsOptions(material), checkServerIdentity: () => undefined });
+      const connectEvent = material === undefined ? 'connect' : 'secureConnect';
       peer.dialing = socket;
       socket.setNoDelay(true);
       socket.setKeepAlive(true, limits.keepAliveInitialDelayMs);
@@ -207,7 +216,7 @@ export class Dialer {
             s.off('error', onError);
             reject(new Error('closed while connecting'));
           };
-          s.once('connect', () => {
+          s.once(connectEvent, () => {
             s.off('error', onError);
             s.off('close', onClose);
             resolve();
@@ -216,11 +225,12 @@ export class Dialer {
           s.once('close', onClose);
         });
         const { security, local } = this.ctx;
-        const sealOut = security.enabled && security.verifyOutgoing;
+        const overTls = material !== undefined;
+        const sealOut = !overTls && security.enabled && security.verifyOutgoing;
         const nonce = sealOut ? new Uint8Array(randomBytes(handshakeNonceBytes)) : EMPTY_BYTES;
         s.write(handshakeFrame(security.seal(encodeHandshake({ version: protocolVersion, identity: local, refuseReason: '', refuseMessage: '', nonce }))));
         const { frame, leftover } = await readHandshakeFrame(s);
-        const answer = openAnswer(security, frame, peer.addr);
+        const answer = overTls ? { plain: frame, sealed: false, keyIndex: -1 } : openAnswer(security, frame, peer.addr);
         const decoded = decodeHandshake(answer.plain);
         if (!decoded.ok) throw new ShoalError(ErrorCode.DecodeFailed, `bad handshake from ${peer.addr}: ${decoded.error.message}`);
         const h = decoded.handshake;
@@ -228,13 +238,16 @@ export class Dialer {
           stats.refusedOutbound[h.refuseReason]++;
           throw new ShoalError(ErrorCode.Unreachable, `${peer.addr} (${h.identity.name}) refused the connection: ${h.refuseMessage}`, { details: { reason: h.refuseReason } });
         }
-        if ((sealOut || (security.enabled && security.verifyIncoming)) && !answer.sealed) {
+        if (!overTls && (sealOut || (security.enabled && security.verifyIncoming)) && !answer.sealed) {
           // A plain acceptance of a sealed hello: the peer has not proved it holds the key.
           stats.refusedOutbound[RefuseReason.Plain]++;
           throw new ShoalError(ErrorCode.Unreachable, `${peer.addr} (${h.identity.name}) answered an encrypted handshake in plain: it does not hold the cluster key`, { details: { reason: RefuseReason.Plain } });
         }
         let verdict = h.version !== protocolVersion ? { ok: false as const, reason: RefuseReason.Version, message: `protocol version ${h.version}` } : checkPeer(h.identity, this.ctx);
         if (verdict.ok && answer.sealed && h.nonce.length !== handshakeNonceBytes) verdict = { ok: false, reason: RefuseReason.BadHello, message: 'an encrypted handshake without its nonce' };
+        if (verdict.ok && overTls && !certificateNames(s as tls.TLSSocket).includes(h.identity.name)) {
+          verdict = { ok: false, reason: RefuseReason.Certificate, message: `its certificate does not name ${h.identity.name}` };
+        }
         if (!verdict.ok) {
           stats.refusedOutbound[verdict.reason]++;
           this.ctx.onRefused?.(h.identity, verdict.reason);

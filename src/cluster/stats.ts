@@ -45,6 +45,8 @@ export function newClusterTransportStats() {
     /** Outbound handshakes refused, by reason (by the peer, or by this member after reading the peer's identity). */
     refusedOutbound: refuseCounts(),
     handshakeTimeouts: 0,
+    /** Under mutual TLS: connections that failed the TLS handshake (no certificate, or not from the cluster CA). */
+    tlsRefused: 0,
     /** Connections closed before their handshake because more arrived from the same address or in total. */
     handshakingEvicted: 0,
     /** Established inbound connections refused past inboundMax. */

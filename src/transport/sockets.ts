@@ -5,6 +5,7 @@
  */
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 
 /** Pending connections the kernel queues before accept: a burst of peers (or strangers) does not get RSTs. */
 const listenBacklog = 1024;
@@ -38,4 +39,17 @@ export function bindUdp(host: string, port: number): Promise<dgram.Socket> {
 
 export function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** A TLS listener (the cluster transport under mutual TLS): same port rules as listenTcp. */
+export function listenTls(host: string, port: number, options: tls.TlsOptions): Promise<tls.Server> {
+  return new Promise((resolve, reject) => {
+    const server = tls.createServer({ ...options, noDelay: true } as tls.TlsOptions);
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen({ host, port, exclusive: true, backlog: listenBacklog }, () => {
+      server.off('error', onError);
+      resolve(server);
+    });
+  });
 }

@@ -22,6 +22,12 @@ export interface AgentCommandOptions {
   apiToken?: string;
   apiTlsCert?: string;
   apiTlsKey?: string;
+  encrypt?: string;
+  verifyIncoming?: 'on' | 'off';
+  verifyOutgoing?: 'on' | 'off';
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
 }
 
 const MEMBER_EVENTS = [
@@ -58,6 +64,12 @@ export async function runAgentCommand(opts: AgentCommandOptions, io: CliIo): Pro
     apiToken: opts.apiToken,
     apiTlsCert: opts.apiTlsCert,
     apiTlsKey: opts.apiTlsKey,
+    encrypt: opts.encrypt,
+    ...(opts.verifyIncoming === undefined ? {} : { verifyIncoming: opts.verifyIncoming === 'on' }),
+    ...(opts.verifyOutgoing === undefined ? {} : { verifyOutgoing: opts.verifyOutgoing === 'on' }),
+    tlsCert: opts.tlsCert,
+    tlsKey: opts.tlsKey,
+    tlsCa: opts.tlsCa,
   };
   let agent: Agent;
   try {
@@ -68,7 +80,9 @@ export async function runAgentCommand(opts: AgentCommandOptions, io: CliIo): Pro
   }
   for (const ev of MEMBER_EVENTS) agent.on(ev, (m) => io.err(formatEventLine(ev, m)));
   io.err(`shoal: agent ${agent.name} gossip=${agent.addr} http=${agent.httpAddress ?? '-'} preset=${opts.preset}`);
-  for (const line of startWarnings(exposureOf(agent.settings))) io.err(line);
+  // Mutual TLS covers the streams only: gossip datagrams need a key too.
+  for (const line of startWarnings(exposureOf(agent.settings, agent.encrypted))) io.err(line);
+  for (const line of agent.warnings) io.err(`shoal: warning: ${line}`);
 
   return new Promise<number>((resolve) => {
     let signals = 0;
@@ -82,11 +96,20 @@ export async function runAgentCommand(opts: AgentCommandOptions, io: CliIo): Pro
       io.err(`shoal: ${sig}: leaving the cluster`);
       void agent.stop({ leave: true });
     };
+    // SIGHUP reloads what can change without a restart: the cluster TLS certificates.
+    const onHup = (): void => {
+      agent.reloadTls().then(
+        (reloaded) => io.err(reloaded ? 'shoal: SIGHUP: TLS certificates reloaded' : 'shoal: SIGHUP: nothing to reload'),
+        (e: unknown) => io.err(`shoal: SIGHUP: reload failed, keeping the old certificates: ${e instanceof Error ? e.message : String(e)}`),
+      );
+    };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    process.on('SIGHUP', onHup);
     agent.once('stopped', () => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      process.off('SIGHUP', onHup);
       io.err(`shoal: agent ${agent.name} stopped`);
       resolve(ExitCode.Ok);
     });
