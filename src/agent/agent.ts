@@ -1,6 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { GossipCore } from '../gossip/core.js';
 import type { MemberEvent, MemberInfo } from '../gossip/events.js';
 import { MessageType, memberStateName, MemberState, type Tags } from '../gossip/messages.js';
@@ -27,6 +25,7 @@ import { ControlService } from './control-service.js';
 import { ControlRpcClient, ForwardingControlApi } from './control-rpc-client.js';
 import { serveControlRpc } from './control-rpc.js';
 import { loadNodeId } from './node-id.js';
+import { defaultDataDir, lockDataDir, type DataDirLock } from './data-dir.js';
 import { KeyringManager, type KeyringReport, type KeyringRequest } from './keyring-manager.js';
 import { readKeyringFile, writeKeyringFile } from './keyring-file.js';
 import type { SecurityOptions } from '../cluster/security.js';
@@ -57,8 +56,10 @@ export interface AgentEvents {
   'leader-changed': [{ leader: string; term: number }];
   /** Committed config changes of one or more revisions, in order (every member of the Raft group sees each once). */
   'config-changed': [{ revision: number; changes: WatchEventView[] }];
-  /** The control plane stopped on a fatal error (storage I/O); gossip keeps running. */
+  /** The control plane stopped on a fatal error (storage I/O): health fails, then the agent leaves gossip and stops. */
   'control-failed': [Error];
+  /** A listener of another event threw: caught and reported here, it never halts a plane. */
+  'listener-error': [{ event: string; error: unknown }];
   /** The agent has stopped (after stop(), or after a leave through the HTTP API). */
   stopped: [];
 }
@@ -99,7 +100,12 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
   private fixedTags: Record<string, string>;
   private membershipScheduled = false;
   private membershipTimer: NodeJS.Timeout | undefined;
-  private tempDataDir: string | undefined;
+  /** Held from start to stop: no other agent may use this data directory meanwhile. */
+  private dataDirLock: DataDirLock | undefined;
+  /** Why a plane halted (health then fails and the agent stops), or undefined. */
+  private failure: string | undefined;
+  /** Listeners of the agent's events that threw (each also reported as 'listener-error'). */
+  listenerErrors = 0;
   /** Control tag updates refused (user tags plus control tags over tagsMaxBytes). */
   controlTagErrors = 0;
   private readonly transport: ClusterNetTransport;
@@ -197,13 +203,26 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
   /** Validate the config, bind the sockets, start the HTTP API if configured, and join the seeds. */
   static async start(config: AgentConfig = {}): Promise<Agent> {
     const resolved = validateAgentConfig(config);
+    // The control plane's state must survive restarts: never a temporary directory (data-dir.ts).
+    if (resolved.dataDir === undefined && resolved.control !== undefined) resolved.dataDir = defaultDataDir(resolved.name);
+    let lock: DataDirLock | undefined;
     if (resolved.dataDir !== undefined) {
       try {
         await mkdir(resolved.dataDir, { recursive: true });
       } catch (e) {
-        throw new ShoalError(ErrorCode.InvalidConfig, `invalid config: dataDir "${resolved.dataDir}" cannot be created: ${(e as Error).message}`, { cause: e });
+        throw new ShoalError(ErrorCode.InvalidConfig, `invalid config: dataDir "${resolved.dataDir}" cannot be created: ${(e as Error).message}`, { cause: e, details: { field: 'dataDir' } });
       }
+      lock = await lockDataDir(resolved.dataDir);
     }
+    try {
+      return await Agent.startLocked(resolved, lock);
+    } catch (e) {
+      await lock?.release();
+      throw e;
+    }
+  }
+
+  private static async startLocked(resolved: ResolvedAgentConfig, lock: DataDirLock | undefined): Promise<Agent> {
     const nodeId = await loadNodeId(resolved.dataDir);
     const seeds: HostPort[] = [];
     for (const a of resolved.join) {
@@ -229,6 +248,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     try {
       agent = new Agent(resolved, transport, seed);
       agentRef = agent;
+      agent.dataDirLock = lock;
       agent.warnings.push(...warnings);
     } catch (e) {
       await transport.close();
@@ -236,7 +256,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     }
     agent.shell.start();
     try {
-      await agent.startControl(config);
+      await agent.startControl();
       if (resolved.http !== undefined) {
         agent.http = await HttpApiServer.listen({
           listen: resolved.http,
@@ -275,6 +295,11 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     return true;
   }
 
+  /** Why a plane halted (the agent then stopped itself), or undefined. */
+  get failureReason(): string | undefined {
+    return this.failure;
+  }
+
   /** The address peers reach this agent at. */
   get addr(): Address {
     return this.transport.localAddr;
@@ -304,7 +329,8 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
   health(): HealthView {
     const members = this.shell.core.members();
     return {
-      status: this.phase === 'running' ? 'ok' : 'leaving',
+      status: this.failure !== undefined ? 'failed' : this.phase === 'running' ? 'ok' : 'leaving',
+      ...(this.failure === undefined ? {} : { reason: this.failure }),
       name: this.name,
       addr: this.addr,
       membersAlive: members.filter((m) => m.state === MemberState.Alive).length,
@@ -358,14 +384,12 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
   }
 
   /** Open the control shell (binds the Raft port); ticking starts in announceControl(). */
-  private async startControl(config: AgentConfig): Promise<void> {
+  private async startControl(): Promise<void> {
     const opts = this.settings.control;
     if (opts === undefined) return;
-    let dataDir = this.settings.dataDir;
-    if (dataDir === undefined) {
-      dataDir = await mkdtemp(path.join(os.tmpdir(), `shoal-${this.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-`));
-      this.tempDataDir = dataDir;
-    }
+    const dataDir = this.settings.dataDir;
+    // Agent.start gives every control plane a data directory.
+    if (dataDir === undefined) throw new ShoalError(ErrorCode.InvalidConfig, 'invalid config: the control plane needs a dataDir', { details: { field: 'dataDir' } });
     const control = await ControlShell.open({
       name: this.name,
       dataDir,
@@ -392,7 +416,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
           this.controlTagErrors++;
         }
       },
-      onFatal: (e) => this.emit('control-failed', e instanceof Error ? e : new Error(String(e))),
+      onFatal: (e) => this.failPlane('control', e),
     });
     this.control = control;
     // A forwarded request waits for the upstream's own answer (within its request timeout) plus the round trip.
@@ -450,6 +474,27 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     });
   }
 
+  /**
+   * A plane halted on a fatal error (the control plane on a storage error, as
+   * etcd does): health answers 503 with the reason, the error is reported,
+   * then the agent leaves gossip and stops, so a supervisor restarts it rather
+   * than a member that looks alive serving nothing.
+   */
+  private failPlane(plane: string, e: unknown): void {
+    if (this.failure !== undefined) return;
+    const error = e instanceof Error ? e : new Error(String(e));
+    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    this.failure = `${plane} plane halted: ${error.message}${cause}`;
+    this.emit('control-failed', error);
+    void this.stop({ leave: true });
+  }
+
+  protected override listenerFailed(event: string, error: unknown): void {
+    this.listenerErrors++;
+    if (event === 'listener-error') return; // a failing error listener must not loop
+    this.emit('listener-error', { event, error });
+  }
+
   /** Send a serf-style user event to every member. */
   sendUserEvent(name: string, payload: Uint8Array): void {
     this.assertRunning();
@@ -488,8 +533,8 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     this.shell.stop();
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     await Promise.all([this.http?.close(), this.transport.close(), this.saveSnapshot(snapshotAddrs, leave)]);
-    // Best effort: a temp dir left behind is harmless and must not fail stop().
-    if (this.tempDataDir !== undefined) await rm(this.tempDataDir, { recursive: true, force: true }).catch(() => undefined);
+    // Last: nothing writes to the data directory any more.
+    await this.dataDirLock?.release().catch(() => undefined);
     this.phase = 'stopped';
     this.emit('stopped');
   }

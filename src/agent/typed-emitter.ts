@@ -31,7 +31,24 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
     return this.emitter.listenerCount(event);
   }
 
+  /**
+   * Calls every listener; one that throws does not stop the others or reach
+   * the caller (a protocol shell emitting an event must never halt because a
+   * user's listener failed): the error goes to listenerFailed().
+   */
   protected emit<K extends keyof Events & string>(event: K, ...args: Events[K]): boolean {
-    return this.emitter.emit(event, ...args);
+    // rawListeners: once() wrappers, which remove themselves when called.
+    const listeners = this.emitter.rawListeners(event) as ((...a: unknown[]) => void)[];
+    for (const listener of listeners) {
+      try {
+        listener.apply(this, args);
+      } catch (e) {
+        this.listenerFailed(event, e);
+      }
+    }
+    return listeners.length > 0;
   }
+
+  /** A listener threw. Subclasses report it; the default drops it. */
+  protected listenerFailed(_event: string, _error: unknown): void {}
 }

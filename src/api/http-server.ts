@@ -147,8 +147,11 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, optio
     switch (route) {
       case 'GET /v1/members':
         return sendJson(res, 200, options.service.members());
-      case 'GET /v1/health':
-        return sendJson(res, 200, options.service.health());
+      case 'GET /v1/health': {
+        // A halted plane fails health (503), so load balancers and supervisors see it at once.
+        const health = options.service.health();
+        return sendJson(res, health.status === 'failed' ? 503 : 200, health);
+      }
       case 'POST /v1/join': {
         const body = await readJson(req);
         const addrs = parseJoinBody(body);

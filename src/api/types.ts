@@ -13,8 +13,10 @@ export interface MemberView {
 }
 
 export interface HealthView {
-  /** 'ok' while running, 'leaving' during a graceful leave. */
-  status: 'ok' | 'leaving';
+  /** 'ok' while running, 'leaving' during a graceful leave, 'failed' once a plane halted (the agent then leaves and stops). */
+  status: 'ok' | 'leaving' | 'failed';
+  /** Why the agent failed (only with status 'failed'). */
+  reason?: string;
   name: string;
   addr: string;
   membersAlive: number;

@@ -62,6 +62,9 @@ export const ErrorCode = {
   MethodNotAllowed: 'ERR_METHOD_NOT_ALLOWED',
   /** A failure the API cannot classify (HTTP 500). */
   Internal: 'ERR_INTERNAL',
+  // agent (appended)
+  /** Another live agent holds the data directory's lock. */
+  DataDirLocked: 'ERR_DATA_DIR_LOCKED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -15,6 +15,7 @@ import type { AgentConfig } from '../../src/agent/config.js';
 import { TAG_NODE_ID } from '../../src/cluster/identity.js';
 import { ErrorCode, isShoalError } from '../../src/util/errors.js';
 import { waitUntil } from './wait.js';
+import { tempDataDirs } from '../support/temp-dirs.js';
 
 const start = (name: string, extra: AgentConfig = {}): Promise<Agent> =>
   Agent.start({ name, bind: '127.0.0.1:0', preset: 'local', joinTimeoutMs: 3_000, ...extra });
@@ -33,8 +34,9 @@ test('another cluster label is refused at the handshake, counted, and the cluste
 });
 
 test('another cluster id is refused once both have bootstrapped', async (t) => {
-  const a = await start('a', { control: { bootstrapExpect: 1 } });
-  const b = await start('b', { control: { bootstrapExpect: 1 } });
+  const dataDir = tempDataDirs(t);
+  const a = await start('a', { control: { bootstrapExpect: 1 }, dataDir: dataDir('a') });
+  const b = await start('b', { control: { bootstrapExpect: 1 }, dataDir: dataDir('b') });
   t.teardown(() => Promise.all([a.stop({ leave: false }), b.stop({ leave: false })]).then(() => undefined));
   t.true(await waitUntil(() => (a.raftStatus()?.clusterId ?? '') !== '' && (b.raftStatus()?.clusterId ?? '') !== '', 15_000), 'both bootstrapped');
   t.not(a.raftStatus()!.clusterId, b.raftStatus()!.clusterId);

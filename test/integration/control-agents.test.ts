@@ -5,6 +5,7 @@
  * group (voter=false, past the spare learners) that forwards writes and
  * follows the config by watch.
  */
+import { tempDataDirs } from '../support/temp-dirs.js';
 import test from 'ava';
 import { Agent } from '../../src/agent/agent.js';
 import { ConfigClient } from '../../src/api/config-client.js';
@@ -13,6 +14,7 @@ import { ErrorCode, isShoalError } from '../../src/util/errors.js';
 import { waitUntil } from './wait.js';
 
 test('six agents: events, agent.config on voters, learners and a follower, leases, abort', async (t) => {
+  const dataDir = tempDataDirs(t);
   const agents: Agent[] = [];
   t.teardown(() => Promise.all(agents.map((a) => a.stop({ leave: false }))).then(() => undefined));
   const control = { learnerStableMs: 200 };
@@ -26,6 +28,7 @@ test('six agents: events, agent.config on voters, learners and a follower, lease
       preset: 'local',
       join: agents.length === 0 ? [] : [agents[0]!.addr],
       control: { ...control, ...extra },
+      dataDir: dataDir(name),
     });
     a.on('leader-changed', (e) => leaders.set(name, e.leader));
     a.on('config-changed', (e) => changed.set(name, [...(changed.get(name) ?? []), ...e.changes]));

@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -23,9 +25,13 @@ interface Child {
   exited: Promise<number | null>;
 }
 
+/** One temporary root for the agents' data directories (a default data directory would persist across runs). */
+const dataRoot = mkdtempSync(path.join(os.tmpdir(), 'shoal-procs-'));
+process.once('exit', () => rmSync(dataRoot, { recursive: true, force: true }));
+
 /** Start `shoal agent` on free ports (port 0) and learn them from its startup line. */
 async function startAgent(name: string, join: string[], children: Child[]): Promise<Child> {
-  const args = [bin, 'agent', '--name', name, '--bind', '127.0.0.1:0', '--http', '127.0.0.1:0', '--preset', 'local'];
+  const args = [bin, 'agent', '--name', name, '--bind', '127.0.0.1:0', '--http', '127.0.0.1:0', '--preset', 'local', '--data-dir', path.join(dataRoot, name)];
   for (const j of join) args.push('--join', j);
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const stderr: string[] = [];

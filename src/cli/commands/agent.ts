@@ -106,12 +106,16 @@ export async function runAgentCommand(opts: AgentCommandOptions, io: CliIo): Pro
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     process.on('SIGHUP', onHup);
+    agent.on('control-failed', (e) => io.err(`shoal: error: the control plane halted: ${e.message}${e.cause instanceof Error ? `: ${e.cause.message}` : ''}; leaving the cluster`));
+    agent.on('listener-error', ({ event, error }) => io.err(`shoal: error: a ${event} listener threw: ${error instanceof Error ? error.message : String(error)}`));
     agent.once('stopped', () => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       process.off('SIGHUP', onHup);
-      io.err(`shoal: agent ${agent.name} stopped`);
-      resolve(ExitCode.Ok);
+      const failure = agent.failureReason;
+      io.err(failure === undefined ? `shoal: agent ${agent.name} stopped` : `shoal: agent ${agent.name} stopped: ${failure}`);
+      // Non-zero after a halt, as etcd exits on a fatal storage error: the supervisor restarts it.
+      resolve(failure === undefined ? ExitCode.Ok : ExitCode.Failure);
     });
   });
 }

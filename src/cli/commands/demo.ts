@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Agent } from '../../agent/agent.js';
 import type { MemberView } from '../../api/types.js';
 import { ExitCode, type CliIo } from '../io.js';
@@ -22,8 +25,10 @@ export const DemoLimits = { refreshMs: 1_000, agentsMax: 64, bootstrapExpect: 3 
 export async function runDemoCommand(opts: DemoOptions, io: CliIo): Promise<number> {
   const agents: Agent[] = [];
   const events: string[] = [];
+  const demoRoot = await mkdtemp(path.join(os.tmpdir(), 'shoal-demo-'));
   const stopAll = async (): Promise<void> => {
     await Promise.all(agents.map((a) => a.stop({ leave: true })));
+    await rm(demoRoot, { recursive: true, force: true });
   };
   try {
     for (let i = 0; i < opts.agents; i++) {
@@ -37,6 +42,8 @@ export async function runDemoCommand(opts: DemoOptions, io: CliIo): Promise<numb
         join: i === 0 ? [] : [agents[0].addr],
         // The control plane too: the first three members to see each other bootstrap the Raft group.
         control: { bootstrapExpect: Math.min(DemoLimits.bootstrapExpect, opts.agents) },
+        // A demo is throwaway: its data directories live under one temporary root, removed at exit.
+        dataDir: path.join(demoRoot, `demo-${i}`),
       });
       agents.push(agent);
       for (const ev of i === 0 ? (['member-join', 'member-suspect', 'member-alive', 'member-failed', 'member-leave'] as const) : []) {
