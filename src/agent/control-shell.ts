@@ -19,9 +19,14 @@
  * "lanes", one outstanding request per lane as the store's sessions expect.
  * A storage failure is fatal (fail-stop, as etcd): the shell stops and
  * reports it through onFatal.
+ *
+ * What the shell takes from the world comes in through its options, with
+ * the real ones as defaults: the clock, timers (ticks, the Ready loop's
+ * defer, deadlines), the disk (control.json and Raft storage under dataDir)
+ * and entropy (the core's rng seed, the lanes' client id). The simulator
+ * passes virtual-time ones and runs this same shell (src/sim/control-member.ts).
  */
 import { randomBytes } from 'node:crypto';
-import * as path from 'node:path';
 import type { RaftStatusView } from '../api/config-types.js';
 import type { CommandBody } from '../api/config-views.js';
 import { ControlCore } from '../control/control-core.js';
@@ -36,7 +41,6 @@ import { MemberState } from '../gossip/messages.js';
 import type { HardState, Message, Ready } from '../raft/types.js';
 import { mustSync, splitReadyMessages } from '../raft/ready-order.js';
 import { ReadyLoop } from './ready-loop.js';
-import { RaftStorage } from '../storage/raft-storage.js';
 import type { ClusterTransport, PeerInfo } from '../cluster/transport.js';
 import { StreamKind } from '../cluster/kinds.js';
 import type { Address } from '../util/address.js';
@@ -44,13 +48,46 @@ import { ErrorCode, ShoalError } from '../util/errors.js';
 import { SeededRng, cryptoSeed } from '../util/rng.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../wire/raft-codec.js';
 import type { ControlBackend, WriteOutcome } from './control-api.js';
-import { readControlMeta, writeControlMeta, type ControlMeta } from './control-meta.js';
+import type { ControlMeta } from './control-meta.js';
+import { fileControlDisk, type ControlDisk, type ControlRaftStorage } from './control-disk.js';
 import { LanePool } from './control-lanes.js';
+import { nodeTimers, type CancelTimer, type ShellTimers } from './timers.js';
+
+/** Where the shell's randomness comes from. */
+export interface ControlEntropy {
+  /** Seed of the core's rng (randomized election timeouts, autopilot choices). */
+  seed(): Promise<number>;
+  /** A short random tag that makes this run's lane client ids unique (a restart must not reuse old sessions). */
+  clientTag(): string;
+}
+
+export const cryptoEntropy: ControlEntropy = {
+  seed: cryptoSeed,
+  clientTag: () => randomBytes(4).toString('hex'),
+};
+
+/**
+ * Deliberately broken rules, for negative controls only: each one must make
+ * a simulation fail (test/sim/control/negative-control.test.ts). Never set
+ * outside a test.
+ */
+export interface ControlShellUnsafe {
+  /** Send every Raft message of a Ready (votes and append acks too) before its fsync. */
+  sendBeforeFsync?: boolean;
+}
 
 export interface ControlShellOptions {
   name: string;
-  /** Raft storage goes to dataDir/raft, the cluster id to dataDir/control.json. */
-  dataDir: string;
+  /** Raft storage goes to dataDir/raft, the cluster id to dataDir/control.json (unless `disk` is given). */
+  dataDir?: string;
+  /** The durable state (default: files under dataDir, fileControlDisk). */
+  disk?: ControlDisk;
+  /** Ticks, the Ready loop's defer and deadlines (default: Node's timers). */
+  timers?: ShellTimers;
+  /** Default: crypto. */
+  entropy?: ControlEntropy;
+  /** Negative controls only (see ControlShellUnsafe). */
+  unsafe?: ControlShellUnsafe;
   /** The cluster transport: Raft rides on it (StreamKind.Raft); the agent owns and closes it. */
   transport: ClusterTransport;
   core: Partial<Omit<ControlConfig, 'name'>>;
@@ -96,23 +133,17 @@ export class ControlShell implements ControlBackend {
     persistMs: 0,
     readyMs: 0,
   };
-  private storage: RaftStorage | undefined;
+  private storage: ControlRaftStorage | undefined;
   private meta: ControlMeta;
+  private readonly disk: ControlDisk;
+  private readonly timers: ShellTimers;
   /** Raft peers' cluster addresses, by member name, from the gossip view. */
   private readonly peerAddrs = new Map<string, Address>();
   private readonly waiters = new Map<string, Waiter>();
   private readonly lanes: LanePool;
   private nextRequest = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly readyLoop = new ReadyLoop({
-    hasReady: () => !this.stopped && this.core.hasReady(),
-    handleNext: () => this.handleReady(this.core.ready()),
-    onError: (e) => {
-      if (this.stopped) return;
-      this.halt(new ShoalError(ErrorCode.StorageIo, 'control plane stopped on a fatal error', { cause: e }));
-      this.options.onFatal(e);
-    },
-  });
+  private cancelTick: CancelTimer | undefined;
+  private readonly readyLoop: ReadyLoop;
   private stopped = false;
   private persistedHardState: HardState | undefined;
   private latestHardState: HardState | undefined;
@@ -120,34 +151,51 @@ export class ControlShell implements ControlBackend {
 
   private constructor(
     private readonly options: ControlShellOptions,
+    disk: ControlDisk,
     core: ControlCore,
-    storage: RaftStorage | undefined,
+    storage: ControlRaftStorage | undefined,
     meta: ControlMeta,
     clientBase: string,
   ) {
+    this.disk = disk;
+    this.timers = options.timers ?? nodeTimers;
     this.core = core;
     this.storage = storage;
     this.meta = meta;
     this.lanes = new LanePool(clientBase);
+    this.readyLoop = new ReadyLoop(
+      {
+        hasReady: () => !this.stopped && this.core.hasReady(),
+        handleNext: () => this.handleReady(this.core.ready()),
+        onError: (e) => {
+          if (this.stopped) return;
+          this.halt(new ShoalError(ErrorCode.StorageIo, 'control plane stopped on a fatal error', { cause: e }));
+          this.options.onFatal(e);
+        },
+      },
+      this.timers,
+    );
   }
 
   /** Load durable state, build the core, take Raft frames from the transport. Call start() to begin ticking. */
   static async open(options: ControlShellOptions): Promise<ControlShell> {
-    const meta = await readControlMeta(options.dataDir);
-    let storage: RaftStorage | undefined;
+    const disk = options.disk ?? fileControlDisk(must(options.dataDir, 'ControlShell needs a dataDir or a disk'));
+    const entropy = options.entropy ?? cryptoEntropy;
+    const meta = await disk.readMeta();
+    let storage: ControlRaftStorage | undefined;
     let raft;
     if (meta.clusterId !== undefined && meta.initialConf !== undefined) {
-      storage = await RaftStorage.open(path.join(options.dataDir, 'raft'));
+      storage = await disk.openRaft();
       raft = storage.load(meta.initialConf);
     }
-    const seed = await cryptoSeed();
+    const seed = await entropy.seed();
     const core = new ControlCore(
       { ...options.core, name: options.name },
       { ...(raft === undefined ? {} : { raft }), ...(meta.clusterId === undefined ? {} : { clusterId: meta.clusterId }), ...(meta.bootCommitment === undefined ? {} : { bootCommitment: meta.bootCommitment }) },
       new SeededRng(seed),
       options.clock(),
     );
-    const shell = new ControlShell(options, core, storage, meta, `${options.name}.${randomBytes(4).toString('hex')}`);
+    const shell = new ControlShell(options, disk, core, storage, meta, `${options.name}.${entropy.clientTag()}`);
     shell.persistedHardState = raft?.hardState;
     if (meta.clusterId !== undefined) options.transport.setClusterId(meta.clusterId);
     options.transport.handle(StreamKind.Raft, { message: (peer, payload) => shell.receive(peer, payload) });
@@ -156,11 +204,11 @@ export class ControlShell implements ControlBackend {
 
   start(): void {
     const tickMs = this.core.config.tickMs;
-    this.timer = setInterval(() => {
+    this.cancelTick = this.timers.every(tickMs, () => {
       if (this.stopped) return;
       this.core.tick(this.options.clock());
       this.kick();
-    }, tickMs);
+    });
     this.kick();
   }
 
@@ -232,14 +280,14 @@ export class ControlShell implements ControlBackend {
     const changed = new Promise<string>((resolve) => this.leaderWaiters.push(resolve));
     this.core.transferLeadership(target);
     this.kick();
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimeout: CancelTimer | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ShoalError(ErrorCode.Timeout, `leadership did not move to ${target} within ${2 * electionMs} ms`)), 2 * electionMs);
+      cancelTimeout = this.timers.after(2 * electionMs, () => reject(new ShoalError(ErrorCode.Timeout, `leadership did not move to ${target} within ${2 * electionMs} ms`)));
     });
     try {
       return { leader: await Promise.race([changed, timeout, aborted(signal)]) };
     } finally {
-      clearTimeout(timer);
+      cancelTimeout?.();
     }
   }
 
@@ -272,7 +320,7 @@ export class ControlShell implements ControlBackend {
   private halt(error: ShoalError): void {
     this.stopped = true;
     this.readyLoop.stop();
-    if (this.timer !== undefined) clearInterval(this.timer);
+    this.cancelTick?.();
     for (const w of this.waiters.values()) w.reject(error);
     this.waiters.clear();
   }
@@ -341,7 +389,7 @@ export class ControlShell implements ControlBackend {
   private async handleReadyInner(rd: ControlReady): Promise<void> {
     if (rd.bootCommitment !== undefined) {
       this.meta = { ...this.meta, bootCommitment: rd.bootCommitment };
-      await writeControlMeta(this.options.dataDir, this.meta);
+      await this.disk.writeMeta(this.meta);
     }
     if (rd.startRaft !== undefined) await this.startRaft(rd.startRaft);
     if (rd.raft !== undefined) await this.persistAndSend(rd.raft);
@@ -368,13 +416,13 @@ export class ControlShell implements ControlBackend {
   }
 
   private async startRaft(start: NonNullable<ControlReady['startRaft']>): Promise<void> {
-    if (this.storage === undefined) this.storage = await RaftStorage.open(path.join(this.options.dataDir, 'raft'));
+    if (this.storage === undefined) this.storage = await this.disk.openRaft();
     const init = start.initial;
     await this.storage.save({ hardState: init.hardState, entries: init.entries, ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }) });
     this.persistedHardState = init.hardState;
     this.options.transport.setClusterId(start.clusterId);
     this.meta = { ...this.meta, clusterId: start.clusterId, initialConf: init.conf };
-    await writeControlMeta(this.options.dataDir, this.meta);
+    await this.disk.writeMeta(this.meta);
   }
 
   /** Entries, snapshots and term/vote changes are fsynced before anything but the leader's appends is sent (commit-only changes ride along later). */
@@ -384,7 +432,7 @@ export class ControlShell implements ControlBackend {
     if (mustSync(rd, this.persistedHardState)) {
       if (this.storage === undefined) throw new ShoalError(ErrorCode.StorageIo, 'raft state to persist but no storage is open');
       // The leader's appends and heartbeats leave before its own fsync (ready-order.ts).
-      const split = splitReadyMessages(rd, this.persistedHardState);
+      const split = this.options.unsafe?.sendBeforeFsync === true ? { early: rd.messages, late: [] } : splitReadyMessages(rd, this.persistedHardState);
       for (const m of split.early) this.sendRaft(m);
       late = split.late;
       const latest = this.latestHardState;
@@ -408,6 +456,11 @@ export class ControlShell implements ControlBackend {
   addrOf(name: string): Address | undefined {
     return this.peerAddrs.get(name);
   }
+}
+
+function must<T>(value: T | undefined, message: string): T {
+  if (value === undefined) throw new ShoalError(ErrorCode.InvalidConfig, message);
+  return value;
 }
 
 function aborted(signal: AbortSignal | undefined): Promise<never> {

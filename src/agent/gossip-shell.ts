@@ -4,6 +4,7 @@ import type { MemberEvent } from '../gossip/events.js';
 import type { GossipMessage } from '../gossip/messages.js';
 import type { Address } from '../util/address.js';
 import { countDecode, decodeFrame, decodePacket, encodeFrame, encodePacket, newDecodeStats } from '../wire/gossip-codec.js';
+import { nodeTimers, type CancelTimer, type ShellTimers } from './timers.js';
 
 /** Monotonic milliseconds (never jumps with the wall clock). */
 export type MonotonicClock = () => number;
@@ -50,13 +51,16 @@ export interface GossipShellOptions<C extends DrivenCore> {
   /** Told about every frame that could not be delivered (after the core was). */
   onFrameFailed?: (to: Address, msg: GossipMessage) => void;
   clock?: MonotonicClock;
+  /** The membership timer and waitFor's deadline (default: Node's timers; the simulator's run on virtual time). */
+  timers?: ShellTimers;
 }
 
 /**
- * The real-world driver of a GossipCore: the only place with a membership
- * timer. It decodes what arrives, steps the core, sends what ready() asks
- * for, reports frame failures back, and keeps one timer armed at
- * nextTickAtMs().
+ * The driver of a GossipCore: the only place with a membership timer. It
+ * decodes what arrives, steps the core, sends what ready() asks for, reports
+ * frame failures back, and keeps one timer armed at nextTickAtMs(). Clock and
+ * timers come in through the options, so the same shell runs on real time in
+ * the agent and on virtual time in the simulator.
  */
 export class GossipShell<C extends DrivenCore = GossipCore> {
   readonly stats: GossipShellStats = {
@@ -77,7 +81,8 @@ export class GossipShell<C extends DrivenCore = GossipCore> {
   private readonly transport: GossipNet;
   private readonly onEvent: (e: MemberEvent) => void;
   private readonly onFrameFailed: (to: Address, msg: GossipMessage) => void;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timers: ShellTimers;
+  private timer: CancelTimer | undefined;
   private timerDueMs = Infinity;
   private stopped = false;
   private readonly pumpWaiters = new Set<() => void>();
@@ -88,6 +93,7 @@ export class GossipShell<C extends DrivenCore = GossipCore> {
     this.onEvent = options.onEvent;
     this.onFrameFailed = options.onFrameFailed ?? (() => {});
     this.now = options.clock ?? monotonicMs;
+    this.timers = options.timers ?? nodeTimers;
   }
 
   /** Arm the timer and flush anything the core queued at construction. */
@@ -129,7 +135,7 @@ export class GossipShell<C extends DrivenCore = GossipCore> {
     if (cond()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = (value: boolean): void => {
-        clearTimeout(timeout);
+        cancelTimeout();
         this.pumpWaiters.delete(check);
         signal?.removeEventListener('abort', onAbort);
         resolve(value);
@@ -138,7 +144,7 @@ export class GossipShell<C extends DrivenCore = GossipCore> {
         if (cond()) done(true);
       };
       const onAbort = (): void => done(false);
-      const timeout = setTimeout(() => done(cond()), timeoutMs);
+      const cancelTimeout = this.timers.after(timeoutMs, () => done(cond()));
       this.pumpWaiters.add(check);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
@@ -147,7 +153,7 @@ export class GossipShell<C extends DrivenCore = GossipCore> {
   /** Stop the timer; later input is ignored. The transport is closed by its owner. */
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.();
     this.timer = undefined;
     this.timerDueMs = Infinity;
   }
@@ -242,8 +248,8 @@ export class GossipShell<C extends DrivenCore = GossipCore> {
     const dueMs = nowMs + delayMs;
     // Keep an earlier (or equal) timer: it fires, ticks, and re-arms for the rest.
     if (this.timer && this.timerDueMs <= dueMs) return;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.();
     this.timerDueMs = dueMs;
-    this.timer = setTimeout(() => this.onTimer(), delayMs);
+    this.timer = this.timers.after(delayMs, () => this.onTimer());
   }
 }

@@ -1,10 +1,13 @@
 /**
  * Drives a core's Ready loop inside a shell. kick() schedules one run soon
- * (setImmediate, so every message and request of this event-loop turn lands
- * in the same Ready); a run handles Readys one at a time until the core has
- * none; a kick during a run starts another run after it. The first error a
- * run throws stops the loop and is reported once (the shell halts on it).
+ * (timers.defer: setImmediate in the real world, so every message and
+ * request of this event-loop turn lands in the same Ready); a run handles
+ * Readys one at a time until the core has none; a kick during a run starts
+ * another run after it. The first error a run throws stops the loop and is
+ * reported once (the shell halts on it).
  */
+import { nodeTimers, type ShellTimers } from './timers.js';
+
 export interface ReadyLoopTarget {
   hasReady(): boolean;
   /** Take the next Ready and carry it out (persist, send, apply, advance). */
@@ -17,12 +20,15 @@ export class ReadyLoop {
   private running: Promise<void> | undefined;
   private stopped = false;
 
-  constructor(private readonly target: ReadyLoopTarget) {}
+  constructor(
+    private readonly target: ReadyLoopTarget,
+    private readonly timers: Pick<ShellTimers, 'defer'> = nodeTimers,
+  ) {}
 
   kick(): void {
     if (this.stopped || this.scheduled || this.running !== undefined) return;
     this.scheduled = true;
-    setImmediate(() => {
+    this.timers.defer(() => {
       this.scheduled = false;
       if (this.stopped || this.running !== undefined) return;
       this.running = this.run().finally(() => {

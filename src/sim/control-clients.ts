@@ -1,19 +1,20 @@
 /**
  * Clients of the simulated control plane: each sends one request at a time
- * (put, linearizable get, compare-and-swap as a txn) to a live member and
- * records it in a History for the linearizability checker (kvModel). A write
- * whose answer is an error or never comes is `info` (it may still be
- * applied); a read that fails is `fail` (reads change nothing).
+ * (put, linearizable get, compare-and-swap as a txn) to a live member's
+ * ControlShell (its write / read API, as the HTTP API calls it) and records
+ * it in a History for the linearizability checker (kvModel). Only a
+ * definite answer is `ok`; a write whose answer is an error or never comes
+ * (the client gives up and aborts it) is `info`: it may still be applied; a
+ * read that fails is `fail` (reads change nothing).
  *
  * Also a watcher: a watch on one member's store that resumes from
  * lastRevision + 1 whenever it is closed, recording every event it gets.
  */
+import type { CommandBody } from '../api/config-views.js';
 import type { ControlResult } from '../control/control-types.js';
-import type { Command } from '../control/store/commands.js';
 import type { KeyValue, StoreEvent } from '../control/store/types.js';
 import type { WatchHandle } from '../control/store/watch.js';
 import { assert } from '../util/assert.js';
-import { ErrorCode } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import type { ControlCluster } from './control-cluster.js';
 import { History } from './history.js';
@@ -26,7 +27,7 @@ export interface ClientOptions {
   keys: readonly string[];
   /** Pause between a client's operations. */
   thinkMs: number;
-  /** A client gives up waiting (records info) after this; longer than the core's request timeout. */
+  /** A client gives up waiting (aborts, records info) after this; longer than the core's request timeout. */
   giveUpMs: number;
   /** Members the clients may use; default all. */
   members?: readonly string[];
@@ -50,8 +51,8 @@ export class ControlClients {
   start(clientCount: number): void {
     this.running = true;
     for (let i = 0; i < clientCount; i++) {
-      const state = { name: `client-${i}`, generation: 0, seq: 0, reqs: 0 };
-      this.cluster.scheduler.after(this.rng.next() * this.options.thinkMs, () => this.step(state));
+      const state = { name: `client-${i}`, reqs: 0 };
+      this.cluster.after(this.rng.next() * this.options.thinkMs, () => this.step(state));
     }
   }
 
@@ -69,11 +70,11 @@ export class ControlClients {
     return names.length === 0 ? undefined : names[this.rng.int(names.length)];
   }
 
-  private step(state: { name: string; generation: number; seq: number; reqs: number }): void {
+  private step(state: { name: string; reqs: number }): void {
     if (!this.running) return;
     const member = this.pickMember();
     const again = (): void => {
-      this.cluster.scheduler.after(this.options.thinkMs * (0.5 + this.rng.next()), () => this.step(state));
+      this.cluster.after(this.options.thinkMs * (0.5 + this.rng.next()), () => this.step(state));
     };
     if (member === undefined) return again();
     const key = this.options.keys[this.rng.int(this.options.keys.length)];
@@ -89,16 +90,13 @@ export class ControlClients {
     assert(opId >= 0, 'history full');
     const requestId = `${state.name}/${++state.reqs}`;
     let done = false;
+    const giveUp = new AbortController();
     const finish = (r: ControlResult | undefined, atMs: number): void => {
       if (done) return;
       done = true;
+      // Stop waiting in the shell too (its lane is released; the outcome stays unknown).
+      giveUp.abort();
       const output = r?.ok ? outputOf(input, r.value) : undefined;
-      // The store forgot this client (its first request was lost): start over as a new client. A
-      // refused copy does not prove the request was never applied (a retried copy may be), so: info.
-      if (r !== undefined && !r.ok && r.error.code === ErrorCode.SessionExpired) {
-        state.generation++;
-        state.seq = 0;
-      }
       if (output !== undefined) {
         this.history.ok(opId, output, atMs);
         this.counters.ok++;
@@ -111,32 +109,27 @@ export class ControlClients {
       }
       again();
     };
-    // One outstanding request per client: the store's dedup sees seq 1, 2, 3...
-    const req = { client: `${state.name}.${state.generation}`, seq: input.op === 'get' ? state.seq : ++state.seq };
+    // The shell gives each write its dedup id (a lane of its own: one outstanding request per lane).
     const sent = this.cluster.request(
       member,
       requestId,
-      (core) => {
-        if (input.op === 'get') core.read(requestId, { kind: 'get', key }, true, this.cluster.nowMs);
-        else core.write(requestId, commandOf(input, req), this.cluster.nowMs);
-      },
+      (shell) => (input.op === 'get' ? shell.read({ kind: 'get', key }, true, giveUp.signal) : shell.write(commandOf(input), giveUp.signal)),
       finish,
     );
     if (!sent) return finish(undefined, now);
-    this.cluster.scheduler.after(this.options.giveUpMs, () => finish(undefined, this.cluster.nowMs));
+    this.cluster.after(this.options.giveUpMs, () => finish(undefined, this.cluster.nowMs));
   }
 }
 
-function commandOf(input: Exclude<KvInput, { op: 'get' }>, req: { client: string; seq: number }): Command {
+function commandOf(input: Exclude<KvInput, { op: 'get' }>): CommandBody {
   switch (input.op) {
     case 'put':
-      return { type: 'put', req, key: input.key, value: utf8.encode(input.value) };
+      return { type: 'put', key: input.key, value: utf8.encode(input.value) };
     case 'delete':
-      return { type: 'delete', req, key: input.key };
+      return { type: 'delete', key: input.key };
     case 'cas':
       return {
         type: 'txn',
-        req,
         compare:
           input.expected === null
             ? [{ key: input.key, target: 'version', op: '=', value: 0 }]
@@ -192,7 +185,7 @@ export class ResumingWatch {
     const core = this.cluster.core(this.member);
     // Resume once the member's store has caught up to where we are (a restored store may be behind).
     if (core === undefined || core.store.revision < this.lastRevision) {
-      this.cluster.scheduler.after(10, () => this.open());
+      this.cluster.after(10, () => this.open());
       return;
     }
     this.handle = core.store.watch(this.prefix, this.lastRevision + 1, {
@@ -210,7 +203,7 @@ export class ResumingWatch {
         this.lastRevision = Math.max(this.lastRevision, reason.lastRevision);
         if (reason.error === undefined) return;
         // The store is being replaced (snapshot install): reopen on the new one, after the swap.
-        this.cluster.scheduler.after(0, () => this.open());
+        this.cluster.after(0, () => this.open());
       },
     });
   }

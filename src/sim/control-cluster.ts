@@ -1,30 +1,35 @@
 /**
- * N members, each a GossipCore and a ControlCore, on ONE virtual-time
- * Scheduler and ONE SimNetwork (gossip packets/frames and Raft messages as
- * different payload kinds): the control plane as the agent runs it, with
- * seeded faults. Crash loses unsynced Raft writes; restart keeps the Raft
- * state (and never bootstraps again); leave is gossip's graceful leave;
- * partitions cut gossip and Raft together. Clients (control-clients.ts)
- * send requests to any member and get answers through `request`.
+ * N members of the control plane on ONE virtual-time Scheduler and ONE
+ * simulated network, each running the agent's real GossipShell and
+ * ControlShell over a SimClusterTransport (control-member.ts): gossip
+ * datagrams, push-pull frames and Raft all travel through the cluster
+ * transport's twin, with seeded faults. Crash is a power loss (unsynced
+ * writes lost or torn); restart loads the member's disk (and never
+ * bootstraps again); leave is the agent's graceful stop; partitions, pauses
+ * and loss apply to everything a member sends and receives. Clients call the
+ * shells' own API (write, read, removePeer, transferLeader) through
+ * `request`.
+ *
+ * The shells are async (the Ready loop awaits its fsync), so running the
+ * simulation is too: `await c.runFor(ms)`, `await c.runUntil(pred, maxMs)`
+ * (async-run.ts explains how promise continuations stay on virtual time and
+ * deterministic).
  */
-import { GossipCore } from '../gossip/core.js';
-import type { GossipConfig } from '../gossip/config.js';
-import { presets, validateGossipConfig } from '../gossip/config.js';
-import type { Tags } from '../gossip/messages.js';
+import type { ControlShell, ControlShellUnsafe } from '../agent/control-shell.js';
 import type { ControlConfig } from '../control/control-config.js';
 import type { ControlCore } from '../control/control-core.js';
 import type { ControlEvent, ControlResult, ControlStatus } from '../control/control-types.js';
+import { presets, validateGossipConfig, type GossipConfig } from '../gossip/config.js';
+import type { MemberInfo } from '../gossip/events.js';
+import type { Tags } from '../gossip/messages.js';
 import { RaftRole } from '../raft/types.js';
 import type { Address } from '../util/address.js';
 import { assert } from '../util/assert.js';
-import { SeededRng, type Rng } from '../util/rng.js';
-import { ControlSimNode, raftAddrOf, type ControlNodeListener } from './control-node.js';
-import type { ControlPayload } from './control-wire.js';
-import { GossipEventLog } from './gossip-events.js';
-import { SimGossipNode, type GossipCoreFactory, type GossipCoreLike, type GossipPayload, type SimGossipHost } from './gossip-node.js';
-import { GossipTraffic } from './gossip-traffic.js';
-import { MembershipView } from './gossip-view.js';
-import { codecWire } from './gossip-wire.js';
+import { ErrorCode, ShoalError } from '../util/errors.js';
+import { SeededRng } from '../util/rng.js';
+import { AsyncRunner } from './async-run.js';
+import { SimClusterNet, type SimWire } from './cluster-net.js';
+import { SimControlMember, type ControlMemberListener } from './control-member.js';
 import { SimNetwork, type LinkOptions } from './network.js';
 import { Scheduler } from './scheduler.js';
 
@@ -40,6 +45,10 @@ export interface ControlClusterOptions {
   tornWritePercent?: number;
   /** Events kept in the cluster's log (leader changes, raft starts). */
   logMax?: number;
+  /** Negative controls only: every member's shell breaks this rule. */
+  unsafe?: ControlShellUnsafe;
+  /** Drain microtasks after every event, not only marked ones (to check the marks; slower). */
+  drainEveryEvent?: boolean;
 }
 
 export interface RaftStart {
@@ -64,97 +73,72 @@ export const controlClusterPendingMax = 100_000;
 
 export class ControlCluster {
   readonly scheduler = new Scheduler();
-  readonly network: SimNetwork<ControlPayload>;
-  readonly view = new MembershipView(16);
-  readonly traffic = new GossipTraffic();
-  readonly log = new GossipEventLog(0, false);
-  readonly coreFactory: GossipCoreFactory;
+  readonly runner = new AsyncRunner(this.scheduler);
+  readonly network: SimNetwork<SimWire>;
+  readonly net: SimClusterNet;
   readonly seed: number;
   readonly starts: RaftStart[] = [];
   readonly leaderChanges: LeaderChange[] = [];
   /** config-changed events per observer (bounded by logMax). */
   readonly configEvents = new Map<string, Extract<ControlEvent, { type: 'config-changed' }>[]>();
+  /**
+   * Control shells that could not open or stopped on a fatal (storage)
+   * error. The simulated disk never fails by itself, so any is a bug: the
+   * next runFor / runUntil throws it.
+   */
+  readonly fatalErrors: { atMs: number; name: string; error: unknown }[] = [];
+  private fatalReported = 0;
   private readonly rng: SeededRng;
-  private readonly nodes = new Map<string, ControlSimNode>();
-  private readonly handlers = new Map<string, ResultHandler>();
+  private readonly members = new Map<string, SimControlMember>();
+  /** Requests awaiting their answer, per member (a crash forgets them: they are never answered). */
+  private readonly inFlight = new Map<string, Set<object>>();
+  private inFlightTotal = 0;
   private readonly logMax: number;
   private slots = 0;
 
   constructor(private readonly options: ControlClusterOptions) {
     this.seed = options.seed >>> 0;
     this.rng = new SeededRng(this.seed);
-    this.network = new SimNetwork<ControlPayload>(this.scheduler, this.rng.fork(), { defaultLink: options.link ?? {} });
+    this.network = new SimNetwork<SimWire>(this.scheduler, this.rng.fork(), { defaultLink: options.link ?? {} });
+    this.net = new SimClusterNet(this.scheduler, this.network, this.rng.fork(), this.runner);
+    this.runner.drainEveryEvent = options.drainEveryEvent ?? false;
     this.logMax = options.logMax ?? 100_000;
-    this.gossipHost = {
-      scheduler: this.scheduler,
-      network: this.network as unknown as SimNetwork<GossipPayload>,
-      view: this.view,
-      traffic: this.traffic,
-      log: this.log,
-      wire: codecWire,
-      roundTrip: false,
-      coreFactory: (config, rng, nowMs) => this.coreFactory(config, rng, nowMs),
-      forkRng: (): Rng => this.rng.fork(),
-      nodeStarted: () => {},
-      nodeStopped: () => {},
-    };
-    this.coreFactory = (config, rng, nowMs) => {
-      const core = new GossipCore(config, rng, nowMs);
-      const node = this.nodes.get(config.name);
-      return notifyOnMembership(core, () => node?.membershipChanged());
-    };
   }
 
   get nowMs(): number {
     return this.scheduler.nowMs;
   }
 
-  /**
-   * What the gossip nodes see of the simulation. The network is shared with
-   * Raft, but gossip nodes only send gossip payloads and only gossip nodes send
-   * to gossip addresses: on those addresses it carries GossipPayload only.
-   */
-  private readonly gossipHost: SimGossipHost;
-
   // ---- members -----------------------------------------------------------------------
 
   /** Create a member (not started). `tags` are its user tags (zone, voter). */
   add(name: string, tags: Tags = {}, control: Partial<ControlConfig> = {}): void {
-    assert(!this.nodes.has(name), `member ${name} exists`);
-    const slot = this.slots++;
-    const addr = slotAddr(slot);
-    const base = presets.local(name, addr);
-    const config = validateGossipConfig({ ...base, ...this.options.gossip, name, advertiseAddr: addr, tags });
-    const gossip = new SimGossipNode(slot, name, addr, config, this.gossipHost);
-    const controlConfig = { ...this.options.control, ...control, eligible: tags.voter !== 'false' };
-    const node = new ControlSimNode(
-      name,
-      raftAddrOf(name),
+    assert(!this.members.has(name), `member ${name} exists`);
+    const addr = slotAddr(this.slots++);
+    const gossip = validateGossipConfig({ ...presets.local(name, addr), ...this.options.gossip, name, advertiseAddr: addr, tags });
+    const member = new SimControlMember(name, addr, tags, {
+      scheduler: this.scheduler,
+      runner: this.runner,
+      net: this.net,
+      rng: this.rng.fork(),
       gossip,
-      tags,
-      this.scheduler,
-      this.network,
-      this.rng.fork(),
-      {
-        config: controlConfig,
+      control: { ...this.options.control, ...control, eligible: tags.voter !== 'false' },
+      disk: {
         persistLatencyMinMs: this.options.persistLatencyMinMs ?? 1,
         persistLatencyMaxMs: this.options.persistLatencyMaxMs ?? 3,
         tornWritePercent: this.options.tornWritePercent ?? 20,
       },
-      this.listener,
-    );
-    this.nodes.set(name, node);
+      ...(this.options.unsafe === undefined ? {} : { unsafe: this.options.unsafe }),
+      listener: this.listener,
+    });
+    this.members.set(name, member);
   }
 
-  /** Start (or restart) a member's processes and join it to `seeds` (names). */
+  /** Start (or restart) a member's process and join it to `seeds` (names). */
   start(name: string, seeds: readonly string[] = []): void {
-    const node = this.must(name);
-    assert(!node.gossip.live && !node.live, `start ${name}: still running`);
-    if (node.durable.storage !== undefined) node.counters.restarts++;
-    node.gossip.start();
-    const seedAddrs = seeds.filter((s) => s !== name).map((s) => this.must(s).gossip.addr);
-    if (seedAddrs.length > 0) node.gossip.join(seedAddrs);
-    node.start();
+    const member = this.must(name);
+    assert(!member.live, `start ${name}: still running`);
+    member.start(seeds.filter((s) => s !== name).map((s) => this.must(s).addr));
   }
 
   /** Start members at random times within spreadMs, each joining a random already-started member (or `seeds`). */
@@ -171,47 +155,40 @@ export class ControlCluster {
     });
   }
 
+  /** Gossip join of a running member to more seeds (names). */
+  join(name: string, seeds: readonly string[]): void {
+    this.must(name).join(seeds.map((s) => this.must(s).addr));
+  }
+
+  /** Power loss of a member's host: requests it was serving are never answered. */
   crash(name: string): void {
-    const node = this.must(name);
-    node.crash();
-    node.gossip.stop('crashed');
+    this.must(name).crash();
+    this.inFlightTotal -= this.inFlight.get(name)?.size ?? 0;
+    this.inFlight.delete(name);
   }
 
-  /** Graceful leave: a leader hands over first; gossip announces the leave; the process then stops. */
+  /** Graceful leave (the agent's stop with leave): gossip Leave, leadership handed off, then the process stops. */
   leave(name: string): void {
-    const node = this.must(name);
-    const status = node.core?.status();
-    if (status !== undefined && status.role === RaftRole.Leader) {
-      const heir = status.voters.find((v) => v !== name && this.isLive(v));
-      if (heir !== undefined) node.act((c) => c.transferLeadership(heir));
-    }
-    node.gossip.leave();
-    const poll = (): void => {
-      if (node.gossip.live) {
-        this.scheduler.after(100, poll);
-        return;
-      }
-      node.crash();
-    };
-    this.scheduler.after(100, poll);
+    this.runner.markAsync();
+    void this.must(name).leave();
   }
 
-  /** The process stops running (a GC pause, SIGSTOP): timers held, inboxes buffered (bounded) until resume. */
+  /** The process stops running (a GC pause, SIGSTOP): timers held, inbox buffered (bounded) until resume. */
   pause(name: string): void {
-    for (const addr of this.addrsOf([name])) this.network.pause(addr);
+    this.network.pause(this.must(name).addr);
   }
 
   resume(name: string): void {
-    for (const addr of this.addrsOf([name])) this.network.resume(addr);
+    this.network.resume(this.must(name).addr);
   }
 
-  /** Cut groups a and b from each other: gossip and Raft. */
+  /** Cut groups a and b from each other: gossip and Raft alike (one address per member). */
   partition(a: readonly string[], b: readonly string[], opts: { oneWay?: boolean } = {}): void {
     this.network.partition(this.addrsOf(a), this.addrsOf(b), opts);
   }
 
   isolate(name: string): void {
-    for (const addr of this.addrsOf([name])) this.network.isolate(addr);
+    this.network.isolate(this.must(name).addr);
   }
 
   heal(): void {
@@ -221,100 +198,133 @@ export class ControlCluster {
   // ---- requests ----------------------------------------------------------------------
 
   /**
-   * Run `fn` on member `name`'s core and deliver the answer to `onResult`.
-   * Returns false (and never answers) if the member is down.
+   * Call the shell API of member `name` (`call` gets its ControlShell) and
+   * deliver the outcome to `onResult` as a ControlResult tagged `requestId`,
+   * at the virtual time it settles. Returns false (and never answers) if the
+   * member's control plane is not running; a member that crashes never answers.
    */
-  request(name: string, requestId: string, fn: (core: ControlCore) => void, onResult: ResultHandler): boolean {
-    const key = `${name}\u0000${requestId}`;
-    assert(!this.handlers.has(key), `request ${requestId} on ${name} already in flight`);
-    assert(this.handlers.size < controlClusterPendingMax, 'too many requests in flight');
-    this.handlers.set(key, onResult);
-    const ok = this.must(name).act(fn);
-    if (!ok) this.handlers.delete(key);
-    return ok;
-  }
-
-  /** Forget requests whose member crashed (they will never be answered). */
-  dropRequestsOf(name: string): number {
-    let n = 0;
-    for (const key of [...this.handlers.keys()]) {
-      if (key.startsWith(`${name}\u0000`)) {
-        this.handlers.delete(key);
-        n++;
-      }
+  request(name: string, requestId: string, call: (shell: ControlShell) => Promise<unknown>, onResult: ResultHandler): boolean {
+    const member = this.must(name);
+    const shell = member.live ? member.control : undefined;
+    if (shell === undefined) return false;
+    assert(this.inFlightTotal < controlClusterPendingMax, 'too many requests in flight');
+    const token = {};
+    let pending = this.inFlight.get(name);
+    if (pending === undefined) {
+      pending = new Set();
+      this.inFlight.set(name, pending);
     }
-    return n;
+    pending.add(token);
+    this.inFlightTotal++;
+    const done = (r: ControlResult): void => {
+      // Forgotten when its member crashed: a dead process answers nothing.
+      if (this.inFlight.get(name)?.delete(token) !== true) return;
+      this.inFlightTotal--;
+      onResult(r, this.nowMs);
+    };
+    let p: Promise<unknown>;
+    try {
+      p = call(shell);
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    this.runner.markAsync();
+    p.then(
+      (value) => done({ requestId, ok: true, value }),
+      (e: unknown) => done({ requestId, ok: false, error: e instanceof ShoalError ? e : new ShoalError(ErrorCode.Unavailable, String(e), { cause: e }) }),
+    );
+    return true;
   }
 
-  private readonly listener: ControlNodeListener = {
-    result: (node, r) => {
-      const key = `${node.name}\u0000${r.requestId}`;
-      const h = this.handlers.get(key);
-      if (h === undefined) return;
-      this.handlers.delete(key);
-      h(r, this.nowMs);
-    },
-    event: (node, e) => {
+  /** Run fn at delayMs from now (test drivers, clients); it may call the shells' async API. */
+  after(delayMs: number, fn: () => void): void {
+    this.scheduler.after(delayMs, () => {
+      this.runner.markAsync();
+      fn();
+    });
+  }
+
+  private readonly listener: ControlMemberListener = {
+    event: (member, e) => {
       if (e.type === 'leader-changed') {
-        if (this.leaderChanges.length < this.logMax) this.leaderChanges.push({ atMs: this.nowMs, observer: node.name, leader: e.leader, term: e.term });
+        if (this.leaderChanges.length < this.logMax) this.leaderChanges.push({ atMs: this.nowMs, observer: member.name, leader: e.leader, term: e.term });
         return;
       }
-      let list = this.configEvents.get(node.name);
+      let list = this.configEvents.get(member.name);
       if (list === undefined) {
         list = [];
-        this.configEvents.set(node.name, list);
+        this.configEvents.set(member.name, list);
       }
       if (list.length < this.logMax) list.push(e);
     },
-    started: (node, clusterId, voters) => {
-      this.starts.push({ atMs: this.nowMs, name: node.name, clusterId, voters });
+    started: (member, clusterId, voters) => {
+      this.starts.push({ atMs: this.nowMs, name: member.name, clusterId, voters });
+    },
+    fatal: (member, error) => {
+      this.fatalErrors.push({ atMs: this.nowMs, name: member.name, error });
     },
   };
 
   // ---- running -----------------------------------------------------------------------
 
-  runFor(ms: number): void {
-    this.scheduler.runFor(ms);
+  async runFor(ms: number): Promise<void> {
+    await this.runner.runFor(ms);
+    this.throwFatal();
   }
 
   /** Run until pred holds (checked every checkEveryMs of virtual time) or maxMs pass. */
-  runUntil(pred: () => boolean, maxMs: number, checkEveryMs = 10): boolean {
-    if (pred()) return true;
-    const endMs = this.nowMs + maxMs;
-    while (this.nowMs < endMs) {
-      this.scheduler.runUntil(Math.min(endMs, this.nowMs + checkEveryMs));
-      if (pred()) return true;
-    }
-    return false;
+  async runUntil(pred: () => boolean, maxMs: number, checkEveryMs = 10): Promise<boolean> {
+    const held = await this.runner.runUntilCondition(pred, maxMs, checkEveryMs);
+    this.throwFatal();
+    return held;
+  }
+
+  private throwFatal(): void {
+    if (this.fatalErrors.length === this.fatalReported) return;
+    const f = this.fatalErrors[this.fatalReported];
+    this.fatalReported = this.fatalErrors.length;
+    throw new Error(`${f.name}'s control plane failed at ${f.atMs.toFixed(0)} ms: ${f.error instanceof Error ? f.error.message : String(f.error)}`, { cause: f.error });
   }
 
   // ---- observers ---------------------------------------------------------------------
 
   names(): string[] {
-    return [...this.nodes.keys()];
+    return [...this.members.keys()];
   }
 
-  node(name: string): ControlSimNode {
+  node(name: string): SimControlMember {
     return this.must(name);
   }
 
-  core(name: string): ControlCore | undefined {
-    return this.must(name).core;
+  /** The running control shell of a member, if any. */
+  shell(name: string): ControlShell | undefined {
+    const m = this.must(name);
+    return m.live ? m.control : undefined;
   }
 
+  core(name: string): ControlCore | undefined {
+    return this.shell(name)?.core;
+  }
+
+  /** The member's process runs (its control shell may still be opening). */
   isLive(name: string): boolean {
     return this.must(name).live;
   }
 
   status(name: string): ControlStatus | undefined {
-    return this.must(name).core?.status();
+    return this.core(name)?.status();
+  }
+
+  /** The gossip member table of a running member. */
+  membersSeenBy(name: string): MemberInfo[] {
+    return this.must(name).members();
   }
 
   /** The live leader with the highest term, if any. */
   leader(): string | undefined {
     let best: { name: string; term: number } | undefined;
-    for (const [name, node] of this.nodes) {
-      const s = node.core?.status();
+    for (const name of this.members.keys()) {
+      const s = this.status(name);
       if (s?.role === RaftRole.Leader && (best === undefined || s.term > best.term)) best = { name, term: s.term };
     }
     return best?.name;
@@ -340,39 +350,14 @@ export class ControlCluster {
   }
 
   private addrsOf(names: readonly string[]): Address[] {
-    return names.flatMap((n) => {
-      const node = this.must(n);
-      return [node.gossip.addr, node.raftAddr];
-    });
+    return names.map((n) => this.must(n).addr);
   }
 
-  private must(name: string): ControlSimNode {
-    const node = this.nodes.get(name);
-    assert(node !== undefined, `no member ${name}`);
-    return node;
+  private must(name: string): SimControlMember {
+    const m = this.members.get(name);
+    assert(m !== undefined, `no member ${name}`);
+    return m;
   }
-}
-
-/** A GossipCore whose ready() also reports membership events to `onChange`. */
-function notifyOnMembership(core: GossipCore, onChange: () => void): GossipCoreLike {
-  return {
-    join: (seeds, nowMs) => core.join(seeds, nowMs),
-    leave: (nowMs) => core.leave(nowMs),
-    leaveComplete: () => core.leaveComplete(),
-    setTags: (tags, nowMs) => core.setTags(tags, nowMs),
-    tick: (nowMs) => core.tick(nowMs),
-    step: (from, msg, via, nowMs) => core.step(from, msg, via, nowMs),
-    frameFailed: (to, msg, nowMs) => core.frameFailed(to, msg, nowMs),
-    ready: () => {
-      const r = core.ready();
-      if (r.events.some((e) => e.type.startsWith('member-'))) onChange();
-      return r;
-    },
-    nextTickAtMs: () => core.nextTickAtMs(),
-    members: () => core.members(),
-    localMember: () => core.localMember(),
-    localHealth: () => core.localHealth(),
-  };
 }
 
 /** 10.a.b.c:7946 from a slot number. */
@@ -380,5 +365,3 @@ function slotAddr(slot: number): Address {
   const n = slot + 1;
   return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}:7946`;
 }
-
-export type { GossipPayload };

@@ -27,7 +27,9 @@ export type { ClusterEvent } from './gossip-events.js';
 /**
  * N pure GossipCores on one virtual-time Scheduler and one SimNetwork, with a
  * seeded Rng: the same seed replays the same run. Each core lives in a
- * SimGossipNode (gossip-node.ts), which drives it like the agent's shell.
+ * SimGossipNode (gossip-node.ts), which drives it like the agent's shell
+ * (the real GossipShell runs in the control simulation, control-cluster.ts;
+ * this lighter driver is what lets a simulation reach 10,000 members).
  *
  * Cost: each scheduler event touches one core; cluster-wide questions are
  * answered from MembershipView's per-subject counters (O(1) per subject), so

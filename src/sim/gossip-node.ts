@@ -61,11 +61,19 @@ export const frameConnectTimeoutMs = 10_000;
 const maxStuckTicks = 1_000;
 
 /**
- * One simulated process running a GossipCore: the sim twin of the agent's
- * gossip shell. Every time the core has been touched (join, tick, step,
- * frameFailed, leave) `drive()` drains ready() at once (packets and frames go
- * onto the network, events into the view and the log) and keeps exactly one
- * tick timer pending at core.nextTickAtMs(). Timers are owned by the node's
+ * One simulated process running a GossipCore, for the gossip-only
+ * simulations (gossip-cluster.ts, up to 10,000 members in
+ * bench/gossip-sim.ts). It drives the core as the agent's GossipShell does
+ * but hands messages to the network as objects (sized by the codec, encoded
+ * only with roundTrip), without a cluster transport per member and without
+ * a promise per frame: that is what makes 10,000 members fit one process.
+ * The control simulation (control-cluster.ts) runs the real GossipShell over
+ * SimClusterTransport instead.
+ *
+ * Every time the core has been touched (join, tick, step, frameFailed,
+ * leave) `drive()` drains ready() at once (packets and frames go onto the
+ * network, events into the view and the log) and keeps exactly one tick
+ * timer pending at core.nextTickAtMs(). Timers are owned by the node's
  * address, so the network's pause/slow/crash apply to them.
  */
 export class SimGossipNode {

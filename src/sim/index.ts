@@ -1,6 +1,8 @@
 /**
  * The deterministic simulator: virtual time, a faulty network, seeds.
- * (Disks that lose unsynced writes: src/sim/raft-storage.ts for Raft, src/sim/crash-fs.ts for the WAL.) A scenario in outline:
+ * (Disks that lose unsynced writes: src/sim/raft-storage.ts for Raft, src/sim/control-disk.ts for the
+ * control shell, src/sim/crash-fs.ts for the WAL. The cluster transport's twin: src/sim/cluster-net.ts;
+ * the real shells on it: src/sim/control-cluster.ts, run with async-run.ts.) A scenario in outline:
  *
  *   const simTest = makeSimTest(test);
  *   simTest('three nodes agree', [1, 2, 3], (t, seed) => {

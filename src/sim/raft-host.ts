@@ -44,7 +44,7 @@ export const waitingReadsMax = 10_000;
 const messageHeaderBytes = 64;
 const entryFramingBytes = 16;
 
-export function messageSizeBytes(m: Message): number {
+function messageSizeBytes(m: Message): number {
   let n = messageHeaderBytes + m.context.length;
   for (const e of m.entries) n += e.data.length + entryFramingBytes;
   if (m.snapshot !== undefined) n += m.snapshot.data.length + 32;

@@ -88,12 +88,16 @@ export class SimRaftStorage {
     this.durable.entries = this.durable.entries.filter((e) => e.index > snapshot.meta.index);
   }
 
-  /** The state a restarted node loads (a deep copy). */
-  load(): RaftInitialState {
+  /** The state a restarted node loads (a deep copy); `bootstrapConf` overrides the one given at construction. */
+  load(bootstrapConf: ConfState = this.bootstrapConf): RaftInitialState {
     this.atStart = structuredClone(this.durable);
     const d = structuredClone(this.durable);
-    const init: RaftInitialState = { hardState: d.hardState, entries: d.entries, conf: structuredClone(this.bootstrapConf) };
-    if (d.snapshot !== undefined) init.snapshot = d.snapshot;
+    const init: RaftInitialState = { hardState: d.hardState, entries: d.entries, conf: structuredClone(bootstrapConf) };
+    if (d.snapshot !== undefined) {
+      init.snapshot = d.snapshot;
+      // As RaftStorage.open: the snapshot holds committed state, and commit is persisted lazily (it may lag it).
+      init.hardState.commit = Math.max(init.hardState.commit, d.snapshot.meta.index);
+    }
     return init;
   }
 

@@ -96,6 +96,8 @@ export function withSeed<R>(name: string, seed: number, fn: (seed: number) => R,
 /** What simTest needs of ava's `test` (passed in so src/ never imports a test runner). */
 export interface TestRegistrar<T> {
   (title: string, impl: (t: T) => void | Promise<void>): void;
+  /** Registers a test that runs alone (ava's test.serial). */
+  serial?: (title: string, impl: (t: T) => void | Promise<void>) => void;
   meta?: { file: string };
 }
 
@@ -112,16 +114,22 @@ export type SimTestFn<T> = (t: T, seed: number) => void | Promise<void>;
  *
  *   const simTest = makeSimTest(test);
  *   simTest('ring converges', [1, 2, 3], (t, seed) => { ... });
+ *
+ * With { serial: true } the runs of an async simulation do not interleave
+ * (each still replays alone: interleaving never changes a run, only how long
+ * the first one takes to finish).
  */
 export function makeSimTest<T extends LoggingContext>(
   test: TestRegistrar<T>,
+  options: { serial?: boolean } = {},
 ): (title: string, seeds: readonly number[], fn: SimTestFn<T>) => void {
   const file = displayPath(test.meta?.file);
+  const register = options.serial === true && test.serial !== undefined ? test.serial : test;
   return (title, seeds, fn) => {
     for (const seed of seedsFromEnv(seeds)) {
       const fullTitle = `${title} seed=${seed}`;
       const replay = replayCommand(seed, file, fullTitle);
-      test(fullTitle, async (t) => {
+      register(fullTitle, async (t) => {
         try {
           await withSeed(title, seed, (s) => fn(t, s), replay);
         } catch (e) {

@@ -4,7 +4,7 @@ import { makeSimTest } from '../../../src/sim/seed.js';
 import type { ControlCluster } from '../../../src/sim/control-cluster.js';
 import { formed, names, newCluster, shuffled } from './helpers.js';
 
-const simTest = makeSimTest<ExecutionContext>(test);
+const simTest = makeSimTest<ExecutionContext>(test, { serial: true });
 
 /** Exactly one cluster id and one bootstrapped voter set, ever; every member joined it. */
 function assertOneCluster(t: ExecutionContext, c: ControlCluster, members: readonly string[], expect: number): void {
@@ -17,22 +17,22 @@ function assertOneCluster(t: ExecutionContext, c: ControlCluster, members: reado
 }
 
 for (const expect of [3, 5]) {
-  simTest(`${expect} expected voters form one cluster whatever the join order`, [1, 2, 3, 4], (t, seed) => {
+  simTest(`${expect} expected voters form one cluster whatever the join order`, [1, 2, 3, 4], async (t, seed) => {
     const rng = new SeededRng(seed);
     const members = names('m', expect);
     const c = newCluster(seed, members, { bootstrapExpect: expect });
     // Odd seeds start members over 3 s (most join the first cluster id they see), even seeds
     // within 100 ms (several bootstrap concurrently through the commit protocol).
     c.startAll(shuffled(members, rng), { spreadMs: seed % 2 === 1 ? 3000 : 100 });
-    t.true(c.runUntil(() => formed(c, members), 60_000, 50), 'formed');
-    c.runFor(3000);
+    t.true(await c.runUntil(() => formed(c, members), 60_000, 50), 'formed');
+    await c.runFor(3000);
     assertOneCluster(t, c, members, expect);
     t.deepEqual(c.configuration()?.voters, [...members].sort(), 'the voters are the expected members');
     t.log(c.starts.map((x) => `${x.name}:${x.voters.length > 0 ? 'bootstrapped' : 'joined'}`).join(' '));
   });
 }
 
-simTest('5 members expecting 3, split 2|3 at bootstrap: the 3 bootstrap, the 2 join after the heal', [5, 6, 7], (t, seed) => {
+simTest('5 members expecting 3, split 2|3 at bootstrap: the 3 bootstrap, the 2 join after the heal', [5, 6, 7], async (t, seed) => {
   const rng = new SeededRng(seed);
   const members = shuffled(names('m', 5), rng);
   const small = members.slice(0, 2);
@@ -41,16 +41,16 @@ simTest('5 members expecting 3, split 2|3 at bootstrap: the 3 bootstrap, the 2 j
   c.partition(small, large);
   c.startAll(small, { seeds: [small[0]], spreadMs: 1000 });
   c.startAll(large, { seeds: [large[0]], spreadMs: 1000 });
-  t.true(c.runUntil(() => formed(c, large), 30_000, 50), 'the larger side formed a cluster');
-  c.runFor(5000);
+  t.true(await c.runUntil(() => formed(c, large), 30_000, 50), 'the larger side formed a cluster');
+  await c.runFor(5000);
   t.true(small.every((m) => !c.status(m)!.bootstrapped), 'the smaller side waits');
   c.heal();
-  for (const m of small) c.node(m).gossip.join([c.node(large[0]).gossip.addr]);
-  t.true(c.runUntil(() => formed(c, members), 30_000, 50), 'everyone joined');
+  for (const m of small) c.join(m, [large[0]]);
+  t.true(await c.runUntil(() => formed(c, members), 30_000, 50), 'everyone joined');
   assertOneCluster(t, c, members, 3);
 });
 
-simTest('4 members expecting 3, split 2|2 at bootstrap: nobody bootstraps until the heal, then one cluster', [8, 9], (t, seed) => {
+simTest('4 members expecting 3, split 2|2 at bootstrap: nobody bootstraps until the heal, then one cluster', [8, 9], async (t, seed) => {
   const members = names('m', 4);
   const a = [members[0], members[2]];
   const b = [members[1], members[3]];
@@ -58,28 +58,28 @@ simTest('4 members expecting 3, split 2|2 at bootstrap: nobody bootstraps until 
   c.partition(a, b);
   c.startAll(a, { seeds: [a[0]], spreadMs: 500 });
   c.startAll(b, { seeds: [b[0]], spreadMs: 500 });
-  c.runFor(20_000);
+  await c.runFor(20_000);
   t.is(c.starts.length, 0, 'no side has enough members to bootstrap');
   c.heal();
-  c.node(b[0]).gossip.join([c.node(a[0]).gossip.addr]);
-  t.true(c.runUntil(() => formed(c, members), 60_000, 50), 'formed after the heal');
-  c.runFor(3000);
+  c.join(b[0], [a[0]]);
+  t.true(await c.runUntil(() => formed(c, members), 60_000, 50), 'formed after the heal');
+  await c.runFor(3000);
   assertOneCluster(t, c, members, 3);
 });
 
-simTest('a restarted member does not bootstrap again; a late member joins the existing cluster', [10, 11], (t, seed) => {
+simTest('a restarted member does not bootstrap again; a late member joins the existing cluster', [10, 11], async (t, seed) => {
   const members = names('m', 3);
   const c = newCluster(seed, [...members, 'late']);
   c.startAll(members, { spreadMs: 1000 });
-  t.true(c.runUntil(() => formed(c, members), 30_000, 50));
+  t.true(await c.runUntil(() => formed(c, members), 30_000, 50));
   const id = c.clusterIds()[0];
   const victim = members.find((m) => m !== c.leader())!;
   c.crash(victim);
-  c.runFor(2000);
+  await c.runFor(2000);
   c.start(victim, [c.leader()!]);
   c.start('late', [members[0]]);
-  t.true(c.runUntil(() => formed(c, [...members, 'late']), 30_000, 50));
-  c.runFor(5000);
+  t.true(await c.runUntil(() => formed(c, [...members, 'late']), 30_000, 50));
+  await c.runFor(5000);
   t.deepEqual(c.clusterIds(), [id]);
   t.is(c.starts.filter((s) => s.name === victim).length, 1, 'the restarted member started Raft once, from its storage');
   t.is(c.node(victim).counters.restarts, 1);
@@ -90,23 +90,23 @@ simTest('a restarted member does not bootstrap again; a late member joins the ex
   t.true(conf.learners.includes('late') || conf.voters.includes('late'), `late is a learner or voter: ${JSON.stringify(conf)}`);
 });
 
-simTest('a whole-cluster restart re-forms the same cluster from disk, with its data, and bootstraps nothing', [12, 13], (t, seed) => {
+simTest('a whole-cluster restart re-forms the same cluster from disk, with its data, and bootstraps nothing', [12, 13], async (t, seed) => {
   const members = names('m', 3);
   const c = newCluster(seed, members);
   c.startAll(members, { spreadMs: 500 });
-  t.true(c.runUntil(() => formed(c, members), 30_000, 50));
+  t.true(await c.runUntil(() => formed(c, members), 30_000, 50));
   const id = c.clusterIds()[0];
   let written = false;
-  c.request(c.leader()!, 'w', (core) => core.write('w', { type: 'put', req: { client: 'w', seq: 1 }, key: 'k', value: new TextEncoder().encode('v') }, c.nowMs), (r) => {
+  c.request(c.leader()!, 'w', (shell) => shell.write({ type: 'put', key: 'k', value: new TextEncoder().encode('v') }), (r) => {
     written = r.ok;
   });
-  t.true(c.runUntil(() => written, 5000, 5));
+  t.true(await c.runUntil(() => written, 5000, 5));
   for (const m of members) c.crash(m);
-  c.runFor(3000);
+  await c.runFor(3000);
   const startsBefore = c.starts.length;
   c.startAll(members, { spreadMs: 500 });
-  t.true(c.runUntil(() => formed(c, members), 30_000, 50), 're-formed');
-  c.runFor(2000);
+  t.true(await c.runUntil(() => formed(c, members), 30_000, 50), 're-formed');
+  await c.runFor(2000);
   t.is(c.starts.length, startsBefore, 'no Raft start: every member loaded its storage');
   t.deepEqual(c.clusterIds(), [id]);
   for (const m of members) t.is(c.status(m)?.clusterId, id);

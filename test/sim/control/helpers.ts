@@ -50,8 +50,12 @@ export interface ConfSample {
   learners: string[];
 }
 
-/** Records the leader's configuration whenever it changes (sampled every sampleMs of virtual time). */
-export function recordConfigurations(c: ControlCluster, sampleMs = 20): ConfSample[] {
+/**
+ * Records the leader's configuration whenever it changes (sampled every
+ * sampleMs of virtual time). sampleMs divides the 10 and 50 ms grids the
+ * tests check conditions on, so a change a check sees has been sampled.
+ */
+export function recordConfigurations(c: ControlCluster, sampleMs = 10): ConfSample[] {
   const out: ConfSample[] = [];
   const sample = (): void => {
     const conf = c.configuration();

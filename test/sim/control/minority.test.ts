@@ -3,7 +3,7 @@ import { ErrorCode } from '../../../src/util/errors.js';
 import { makeSimTest } from '../../../src/sim/seed.js';
 import { fastControl, formed, names, newCluster } from './helpers.js';
 
-const simTest = makeSimTest<ExecutionContext>(test);
+const simTest = makeSimTest<ExecutionContext>(test, { serial: true });
 const utf8 = new TextEncoder();
 const timeoutMs = fastControl.requestTimeoutMs!;
 
@@ -17,12 +17,12 @@ interface Outcome {
   code?: string;
 }
 
-simTest('requests to a minority fail within the request timeout; nothing written there is reported ok or committed', [1, 2, 3], (t, seed) => {
+simTest('requests to a minority fail within the request timeout; nothing written there is reported ok or committed', [1, 2, 3], async (t, seed) => {
   const members = names('m', 5);
   const c = newCluster(seed, members);
   c.startAll(members, { spreadMs: 1000 });
-  t.true(c.runUntil(() => formed(c, members) && c.configuration()!.voters.length === 3 && c.configuration()!.learners.length === 2, 30_000, 50));
-  c.runFor(1000);
+  t.true(await c.runUntil(() => formed(c, members) && c.configuration()!.voters.length === 3 && c.configuration()!.learners.length === 2, 30_000, 50));
+  await c.runFor(1000);
   const conf = c.configuration()!;
   const oldLeader = c.leader()!;
   const minority = [oldLeader, conf.learners[0]];
@@ -37,10 +37,7 @@ simTest('requests to a minority fail within the request timeout; nothing written
     c.request(
       member,
       id,
-      (core) =>
-        kind === 'write'
-          ? core.write(id, { type: 'put', req: { client: id, seq: 1 }, key: o.key, value: utf8.encode('x') }, c.nowMs)
-          : core.read(id, { kind: 'get', key: 'anything' }, true, c.nowMs),
+      (shell) => (kind === 'write' ? shell.write({ type: 'put', key: o.key, value: utf8.encode('x') }) : shell.read({ kind: 'get', key: 'anything' }, true)),
       (r, atMs) => {
         o.answeredMs = atMs;
         o.ok = r.ok;
@@ -50,11 +47,11 @@ simTest('requests to a minority fail within the request timeout; nothing written
   };
   // Requests to both minority members, right after the cut and while the old leader still believes it leads.
   for (let i = 0; i < 20; i++) {
-    c.scheduler.after(i * 150, () => {
+    c.after(i * 150, () => {
       for (const m of minority) send(m, i % 3 === 0 ? 'read' : 'write');
     });
   }
-  c.runFor(20 * 150 + timeoutMs + 500);
+  await c.runFor(20 * 150 + timeoutMs + 500);
   t.true(c.leader() !== undefined && majority.includes(c.leader()!), 'the majority elected a leader');
   for (const o of outcomes) {
     t.not(o.answeredMs, undefined, `${o.kind} to ${o.member} answered`);
@@ -64,10 +61,10 @@ simTest('requests to a minority fail within the request timeout; nothing written
   }
   // The majority still serves writes.
   let majorityOk = false;
-  c.request(majority[0], 'maj', (core) => core.write('maj', { type: 'put', req: { client: 'maj', seq: 1 }, key: 'majority/1', value: utf8.encode('y') }, c.nowMs), (r) => {
+  c.request(majority[0], 'maj', (shell) => shell.write({ type: 'put', key: 'majority/1', value: utf8.encode('y') }), (r) => {
     majorityOk = r.ok;
   });
-  t.true(c.runUntil(() => majorityOk, 5000, 5), 'a write to the majority succeeds');
+  t.true(await c.runUntil(() => majorityOk, 5000, 5), 'a write to the majority succeeds');
   c.heal();
   // Members removed while cut off (a learner gossip saw dead) are added back as learners and catch up.
   const caughtUp = (): boolean => {
@@ -75,7 +72,7 @@ simTest('requests to a minority fail within the request timeout; nothing written
     const applied = l === undefined ? -1 : c.status(l)!.appliedIndex;
     return members.every((m) => c.status(m)!.leader === l && c.status(m)!.appliedIndex === applied);
   };
-  t.true(c.runUntil(caughtUp, 30_000, 50), 'every member follows the leader again');
+  t.true(await c.runUntil(caughtUp, 30_000, 50), 'every member follows the leader again');
   for (const m of members) {
     const store = c.core(m)!.store;
     t.is(store.range('minority/').count, 0, `${m}: nothing written on the minority side was committed`);

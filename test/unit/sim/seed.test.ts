@@ -77,3 +77,24 @@ test('makeSimTest registers one test per seed, titled with the seed, with a repl
   t.regex(e.message, /SHOAL_SEED=4 npx ava test\/sim\/demo\.test\.ts -m "demo seed=4"/);
   t.deepEqual(logs, ['replay: SHOAL_SEED=4 npx ava test/sim/demo.test.ts -m "demo seed=4"']);
 });
+
+test('makeSimTest with serial registers through test.serial, keeping the file for the replay command', (t) => {
+  const plain: string[] = [];
+  const serial: string[] = [];
+  const fakeTest = Object.assign((title: string) => void plain.push(title), {
+    serial: (title: string) => void serial.push(title),
+    meta: { file: `file://${process.cwd()}/test/sim/demo.test.ts` },
+  });
+  const saved = { one: process.env.SHOAL_SEED, many: process.env.SHOAL_SEEDS };
+  delete process.env.SHOAL_SEED;
+  delete process.env.SHOAL_SEEDS;
+  try {
+    makeSimTest(fakeTest, { serial: true })('alone', [5], () => undefined);
+    makeSimTest(fakeTest)('together', [6], () => undefined);
+  } finally {
+    if (saved.one !== undefined) process.env.SHOAL_SEED = saved.one;
+    if (saved.many !== undefined) process.env.SHOAL_SEEDS = saved.many;
+  }
+  t.deepEqual(serial, ['alone seed=5']);
+  t.deepEqual(plain, ['together seed=6']);
+});
