@@ -127,7 +127,11 @@ export class GossipCore {
     this.ctx.timers.runDue(nowMs);
   }
 
-  /** Handles one decoded message. Never throws on bad input: drops and counts. */
+  /**
+   * Handles one decoded message that arrived from network address `from`
+   * (a datagram's source; for a stream, the address the peer's handshake
+   * proved). Never throws on bad input: drops and counts.
+   */
   step(from: Address, msg: GossipMessage, via: Via, nowMs: number): void {
     this.advance(nowMs);
     this.stats.messagesIn++;
@@ -136,12 +140,13 @@ export class GossipCore {
       this.stats.drops[bad]++;
       return;
     }
-    void from; // replies go to the address inside the message (memberlist's sourceAddr)
+    // Replies go to `from` for a stream, to the sender's address in the member table
+    // for a datagram (`from` if unknown); never to an address the message names (MemberTable.replyAddr).
     switch (msg.type) {
       case MessageType.Ping:
-        return this.prober.onPing(msg, via);
+        return this.prober.onPing(msg, via, from);
       case MessageType.IndirectPing:
-        return this.prober.onIndirectPing(msg, nowMs);
+        return this.prober.onIndirectPing(msg, nowMs, from);
       case MessageType.Ack:
         return this.prober.onAck(msg, via);
       case MessageType.Nack:
@@ -159,7 +164,7 @@ export class GossipCore {
           this.stats.drops[DropReason.ViaMismatch]++;
           return;
         }
-        return this.pushPull.onPushPull(msg, nowMs);
+        return this.pushPull.onPushPull(msg, nowMs, from);
       case MessageType.UserEvent:
         return this.userEvents.onUserEvent(msg);
     }

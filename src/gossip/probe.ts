@@ -255,7 +255,8 @@ export class Prober {
     );
   }
 
-  onPing(msg: PingMsg, via: Via): void {
+  /** A ping from network address `from`: acked at MemberTable.replyAddr (never the sourceAddr it names). */
+  onPing(msg: PingMsg, via: Via, from: Address): void {
     const c = this.ctx.config;
     if (msg.target !== '' && msg.target !== c.name) {
       this.ctx.stats.drops[DropReason.WrongTarget]++;
@@ -263,29 +264,47 @@ export class Prober {
     }
     this.ctx.stats.pingsReceived++;
     this.ctx.stats.acksSent++;
+    const to = this.table.replyAddr(msg.sourceName, from, via);
     const ack: AckMsg = { type: MessageType.Ack, seqNo: msg.seqNo };
     if (via === 'stream') {
-      this.ctx.out.frame(msg.sourceAddr, ack);
+      this.ctx.out.frame(to, ack);
       return;
     }
     const msgs: GossipMessage[] = [ack];
     const rows = this.table.rows;
     const sender = rows.slotOf(msg.sourceName);
-    if (sender !== -1 && rows.state(sender) === MemberState.Dead && rows.addr(sender) === msg.sourceAddr) {
+    if (sender !== -1 && rows.state(sender) === MemberState.Dead && rows.addr(sender) === from) {
       // The sender is dead to us: tell it, so it refutes and the halves of a partition re-merge.
       msgs.push({ type: MessageType.Dead, incarnation: rows.incarnation(sender), name: msg.sourceName, from: c.name });
     }
-    this.ctx.out.packet(msg.sourceAddr, msgs);
+    this.ctx.out.packet(to, msgs);
   }
 
-  onIndirectPing(msg: IndirectPingMsg, nowMs: number): void {
+  /**
+   * Relay a probe: ping the target at the address our table knows (never the
+   * one the request names: we would ping any address for anyone), and answer
+   * the requester at its known address. A target we do not know is nacked
+   * at once (the requester has other relays and a TCP ping).
+   */
+  onIndirectPing(msg: IndirectPingMsg, nowMs: number, from: Address): void {
     if (this.relays.size >= RELAYS_MAX) {
       this.ctx.stats.drops[DropReason.RelayLimit]++;
       return;
     }
     const c = this.ctx.config;
+    const originAddr = this.table.replyAddr(msg.sourceName, from, 'packet');
+    const rows = this.table.rows;
+    const target = rows.slotOf(msg.target);
+    if (target === -1 || target === SELF_SLOT) {
+      this.ctx.stats.drops[DropReason.UnknownMember]++;
+      if (msg.nack) {
+        this.ctx.out.packet(originAddr, [{ type: MessageType.Nack, seqNo: msg.seqNo }]);
+        this.ctx.stats.nacksSent++;
+      }
+      return;
+    }
     const seqNo = this.nextSeq();
-    this.ctx.out.packet(msg.targetAddr, [
+    this.ctx.out.packet(rows.addr(target), [
       { type: MessageType.Ping, seqNo, target: msg.target, sourceName: c.name, sourceAddr: c.advertiseAddr },
     ]);
     this.ctx.stats.indirectPingsRelayed++;
@@ -294,10 +313,10 @@ export class Prober {
       this.relays.delete(seqNo);
       if (!msg.nack) return;
       const nack: NackMsg = { type: MessageType.Nack, seqNo: msg.seqNo };
-      this.ctx.out.packet(msg.sourceAddr, [nack]);
+      this.ctx.out.packet(originAddr, [nack]);
       this.ctx.stats.nacksSent++;
     });
-    this.relays.set(seqNo, { originAddr: msg.sourceAddr, originSeqNo: msg.seqNo, timer });
+    this.relays.set(seqNo, { originAddr, originSeqNo: msg.seqNo, timer });
   }
 
   onAck(msg: AckMsg, via: Via): void {

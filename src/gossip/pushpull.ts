@@ -139,26 +139,31 @@ export class PushPull {
     };
   }
 
-  onPushPull(msg: PushPullMsg, nowMs: number): void {
+  /**
+   * A push-pull from `from`, the address the stream's handshake proved: the
+   * answer goes there, never to the address the message names.
+   */
+  onPushPull(msg: PushPullMsg, nowMs: number, from: Address): void {
     if (msg.states.length > PUSH_STATES_MAX) {
       this.ctx.stats.drops[DropReason.LimitExceeded]++;
       return;
     }
+    const to = this.table.replyAddr(msg.sourceName, from, 'stream');
     this.userEvents.witnessClock(msg.eventLtime);
     const incarnationBefore = this.table.selfIncarnation;
     this.merge(msg.states, nowMs);
     if (!msg.reply) {
       // Merge first, so the reply already carries any refutation of ours.
-      this.ctx.out.frame(msg.sourceAddr, this.localState(msg.join, true));
+      this.ctx.out.frame(to, this.localState(msg.join, true));
       return;
     }
     if (this.table.selfIncarnation !== incarnationBefore) {
       // The peer had us suspect/dead: tell it directly, it may be in the other half of a partition.
-      this.ctx.out.packet(msg.sourceAddr, [this.table.selfAlive()]);
+      this.ctx.out.packet(to, [this.table.selfAlive()]);
     }
     this.ctx.stats.pushPullsCompleted++;
     if (msg.join) this.onJoinAnswered(msg.sourceName, nowMs);
-    this.ctx.out.event({ type: 'push-pull-complete', peer: msg.sourceAddr, join: msg.join, nowMs });
+    this.ctx.out.event({ type: 'push-pull-complete', peer: to, join: msg.join, nowMs });
   }
 
   /**

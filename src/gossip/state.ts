@@ -1,6 +1,7 @@
-import { ErrorCode, ShoalError } from '../util/errors.js';
+import type { Address } from '../util/address.js';
 import type { GossipContext } from './context.js';
 import { DropReason, type MemberEventType } from './events.js';
+import { incarnationNewer, nextIncarnation } from './incarnation.js';
 import {
   MemberState,
   MessageType,
@@ -10,15 +11,13 @@ import {
   type LeaveMsg,
   type SuspectMsg,
   type Tags,
+  type Via,
 } from './messages.js';
 import { MemberStore, SELF_SLOT, type MemberIdentity, type MemberRows } from './members.js';
 import { NameSet } from './nameset.js';
 import { tagsSizeBytes } from './size.js';
 import { Suspicion, suspicionMinTimeoutMs } from './suspicion.js';
 import type { TimerHandle } from './timers.js';
-
-/** Highest incarnation this node ever uses: the wire carries non-negative safe integers only. */
-export const INCARNATION_MAX = Number.MAX_SAFE_INTEGER;
 
 /**
  * Members (dead and left ones included, until reaped) the table holds at most;
@@ -43,7 +42,9 @@ function sameTags(a: Tags, b: Tags): boolean {
  * The member table and memberlist's state transitions (aliveNode,
  * suspectNode, deadNode, refute) plus graceful leave and reaping. Every
  * accepted change is re-broadcast through the queue under the member's name,
- * so a newer update replaces an older one. Rows live in a MemberStore
+ * so a newer update replaces an older one. "Newer" compares incarnations as
+ * serial numbers in a ring (incarnation.ts), so a member can always refute
+ * what is said about it. Rows live in a MemberStore
  * (columns by slot); the rarely set per-member timers live in side maps.
  */
 export class MemberTable {
@@ -151,7 +152,7 @@ export class MemberTable {
     if (isSelf && this.leaving) return;
     const slot = st.slotOf(a.name);
     const known = slot !== -1;
-    if (known && !isSelf && a.incarnation <= st.incarnation(slot) && a.addr === st.addr(slot)) {
+    if (known && !isSelf && !incarnationNewer(a.incarnation, st.incarnation(slot)) && a.addr === st.addr(slot)) {
       this.ctx.stats.drops[DropReason.Stale]++; // the common case: old news, checked first
       return;
     }
@@ -179,12 +180,12 @@ export class MemberTable {
     }
     if (known) {
       if (isSelf) {
-        if (a.incarnation < st.incarnation(slot)) return;
+        if (incarnationNewer(st.incarnation(slot), a.incarnation)) return;
         if (a.incarnation === st.incarnation(slot) && sameTags(a.tags, st.tags(slot))) return;
         this.refute(a.incarnation);
         return;
       }
-      if (a.incarnation <= st.incarnation(slot) && !addrChanges) {
+      if (!incarnationNewer(a.incarnation, st.incarnation(slot)) && !addrChanges) {
         this.ctx.stats.drops[DropReason.Stale]++;
         return;
       }
@@ -224,7 +225,7 @@ export class MemberTable {
       this.ctx.stats.drops[DropReason.UnknownMember]++;
       return;
     }
-    if (s.incarnation < st.incarnation(slot)) {
+    if (incarnationNewer(st.incarnation(slot), s.incarnation)) {
       this.ctx.stats.drops[DropReason.Stale]++;
       return;
     }
@@ -272,7 +273,7 @@ export class MemberTable {
       this.ctx.stats.drops[DropReason.UnknownMember]++;
       return;
     }
-    if (d.incarnation < st.incarnation(slot)) {
+    if (incarnationNewer(st.incarnation(slot), d.incarnation)) {
       this.ctx.stats.drops[DropReason.Stale]++;
       return;
     }
@@ -300,7 +301,7 @@ export class MemberTable {
       this.ctx.stats.drops[DropReason.UnknownMember]++;
       return;
     }
-    if (l.incarnation < st.incarnation(slot)) {
+    if (incarnationNewer(st.incarnation(slot), l.incarnation)) {
       this.ctx.stats.drops[DropReason.Stale]++;
       return;
     }
@@ -333,31 +334,42 @@ export class MemberTable {
 
   /** New tags for this node: bump the incarnation and announce them. */
   setSelfTags(tags: Tags): void {
-    if (this.selfIncarnation >= INCARNATION_MAX) {
-      throw new ShoalError(ErrorCode.ResourceExhausted, 'incarnation number exhausted: cannot announce new tags');
-    }
     const s = this.store.identity(SELF_SLOT);
     this.store.setIdentity(SELF_SLOT, { name: s.name, addr: s.addr, tags });
-    this.store.setIncarnation(SELF_SLOT, this.selfIncarnation + 1);
+    this.store.setIncarnation(SELF_SLOT, nextIncarnation(this.selfIncarnation));
     this.announce(this.selfAlive());
   }
 
   /**
-   * Beat an accusation: incarnation above accusedIncarnation, Alive broadcast,
-   * health worsens. Past INCARNATION_MAX (only a hostile or broken peer drives
-   * us there) no encodable number beats it: dropped and counted, so no
-   * unencodable Alive sits in the queue and spoils every packet it rides on.
+   * Beat an accusation: an incarnation newer than the accused one (and than
+   * ours), Alive broadcast, health worsens. Incarnations form a ring
+   * (incarnation.ts), so there always is one, within what the wire carries:
+   * a member can refute any Suspect, Dead, Leave or forged Alive about itself.
    */
   refute(accusedIncarnation: number): void {
-    const top = Math.max(this.selfIncarnation, accusedIncarnation);
-    if (top >= INCARNATION_MAX) {
-      this.ctx.stats.drops[DropReason.LimitExceeded]++;
-      return;
-    }
-    this.store.setIncarnation(SELF_SLOT, top + 1);
+    const top = incarnationNewer(accusedIncarnation, this.selfIncarnation) ? accusedIncarnation : this.selfIncarnation;
+    this.store.setIncarnation(SELF_SLOT, nextIncarnation(top));
     this.ctx.awareness.applyDelta(1);
     this.ctx.stats.refutes++;
     this.announce(this.selfAlive());
+  }
+
+  /**
+   * Where to answer a message that names its sender (`name`) and arrived from
+   * network address `from`; never an address the message names (a forged
+   * sourceAddr would make us a reflector, and an amplifier: replies carry
+   * piggybacked gossip). A stream is answered where it came from: the
+   * address its handshake proved. A datagram from a live member is answered
+   * at the address the member table knows; from an unknown, dead or left
+   * sender (a joining node, one that came back) at its source address.
+   */
+  replyAddr(name: string, from: Address, via: Via): Address {
+    if (via === 'stream') return from;
+    const st = this.store;
+    const slot = st.slotOf(name);
+    if (slot === -1 || slot === SELF_SLOT) return from;
+    const state = st.state(slot);
+    return state === MemberState.Alive || state === MemberState.Suspect ? st.addr(slot) : from;
   }
 
   /** Queue key of the pending broadcast about a member. */

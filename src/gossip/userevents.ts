@@ -1,4 +1,5 @@
 import { ErrorCode, ShoalError } from '../util/errors.js';
+import { wireUintMax } from '../wire/uint.js';
 import type { GossipContext } from './context.js';
 import { MessageType, type UserEventMsg } from './messages.js';
 import { PACKET_OVERHEAD_BYTES, PACKET_PER_MESSAGE_BYTES, messageSizeBytes } from './size.js';
@@ -6,10 +7,12 @@ import { PACKET_OVERHEAD_BYTES, PACKET_PER_MESSAGE_BYTES, messageSizeBytes } fro
 /** Recently seen user events kept for deduplication; older ones are refused as stale. */
 export const USER_EVENTS_RECENT_MAX = 1024;
 /**
- * The Lamport clock stops here: the wire carries safe integers only, and one
- * unencodable event in the queue would spoil every packet it rides on.
+ * The Lamport clock stops here (it is capped, never wrapped: a wrapped clock
+ * would make new events look older than every recent one). The wire carries
+ * nothing larger (wireUintMax), and one unencodable event in the queue would
+ * spoil every packet it rides on. Honest clusters never get near it.
  */
-export const LTIME_MAX = Number.MAX_SAFE_INTEGER;
+export const LTIME_MAX = wireUintMax;
 /** A user event must leave this much of a packet for a ping beside it. */
 const PING_ROOM_BYTES = 128;
 

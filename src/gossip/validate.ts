@@ -1,3 +1,4 @@
+import { isWireUint } from '../wire/uint.js';
 import { DropReason } from './events.js';
 import { MemberState, MessageType } from './messages.js';
 
@@ -7,7 +8,8 @@ export const STRING_BYTES_MAX = 512;
 type Obj = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null;
-const isUint = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+/** Incarnations, Lamport times and sequence numbers: within the wire bound, as the decoder checks. */
+const isUint = (v: unknown): boolean => isWireUint(v);
 const isStr = (v: unknown): boolean => typeof v === 'string' && v.length <= STRING_BYTES_MAX;
 const isName = (v: unknown): boolean => isStr(v) && (v as string).length > 0;
 const isBytes = (v: unknown): boolean => v instanceof Uint8Array;

@@ -3,11 +3,14 @@
  * follower's election timer, campaigning, counting votes, and answering
  * vote requests.
  */
+import { wireUintMax } from '../wire/uint.js';
 import { campaignTransferContext, emptyBytes, voteResponseType } from './message.js';
 import { VoteResult, voteResult } from './quorum.js';
 import type { Raft } from './raft.js';
 import { bcastAppend } from './replication.js';
 import { EntryType, MessageType, RaftRole, type Message, type NodeId } from './types.js';
+
+const utf8 = new TextEncoder();
 
 /** Follower and candidate tick: campaign after a randomized election timeout. */
 export function tickElection(r: Raft): void {
@@ -31,9 +34,18 @@ function hasUnappliedConfChanges(r: Raft): boolean {
   return false;
 }
 
-/** Starts an election: a pre-election first when PreVote is on, unless forced by TimeoutNow. */
+/**
+ * Starts an election: a pre-election first when PreVote is on, unless forced by TimeoutNow.
+ * Never past the wire bound: a campaign needs term + 1 and room for the
+ * leader's no-op at lastIndex + 1; at the bound (only a hostile or broken
+ * voter drives a term there) the campaign is refused and counted.
+ */
 export function hup(r: Raft, transfer: boolean): void {
   if (r.role === RaftRole.Leader || !promotable(r) || hasUnappliedConfChanges(r)) return;
+  if (r.term >= wireUintMax || r.log.lastIndex() >= wireUintMax) {
+    r.counters.campaignsRefusedAtBound++;
+    return;
+  }
   r.counters.elections++;
   campaign(r, r.cfg.preVote && !transfer ? 'pre' : 'election', transfer);
 }
@@ -96,7 +108,11 @@ export function handleVoteRequest(r: Raft, m: Message): void {
       r.electionElapsed = 0;
       r.vote = m.from;
     }
+  } else if (r.term > 0) {
+    // A refusal names the leader we follow: a voter that missed its addition can then hear it (Raft.noteVouchedLeader).
+    r.send({ type: resp, to: m.from, term: r.term, reject: true, context: r.lead === '' ? emptyBytes : utf8.encode(r.lead) });
   } else {
-    r.send({ type: resp, to: m.from, term: r.term, reject: true });
+    // A node at term 0 (never heard a leader) has no term to reject with; silence is a rejection too.
+    r.counters.messagesDroppedUnexpected++;
   }
 }

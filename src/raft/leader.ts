@@ -4,6 +4,7 @@
  * reacting to membership changes.
  */
 import { ErrorCode } from '../util/errors.js';
+import { wireUintMax } from '../wire/uint.js';
 import { confChangeRefusal, decodeConfChange } from './conf-change.js';
 import { emptyBytes } from './message.js';
 import { committedIndex, quorumActive } from './quorum.js';
@@ -81,6 +82,7 @@ export function leaderPropose(r: Raft, origin: NodeId, type: EntryType, data: Ui
   const drop = (code: ErrorCode): void => r.reportDrop(origin, context, code, 'proposal');
   if (!r.progress.has(r.id)) return drop(ErrorCode.ProposalDropped); // removed, stepping down
   if (r.leadTransferee !== '') return drop(ErrorCode.ProposalDropped);
+  if (r.log.lastIndex() >= wireUintMax) return drop(ErrorCode.ProposalDropped); // the log is full: no index past the bound
   if (type === EntryType.ConfChange) {
     let refusal: string | undefined;
     try {
@@ -181,6 +183,11 @@ function handleAppendResponse(r: Raft, m: Message): void {
     r.counters.messagesDroppedStale++;
     return;
   }
+  if (!m.reject && m.index > r.log.lastIndex()) {
+    // Acknowledges entries this leader never had: a broken or lying peer; counting it could fake a quorum.
+    r.counters.messagesDroppedUnexpected++;
+    return;
+  }
   pr.recentActive = true;
   if (m.reject) {
     let hint = m.rejectHint;
@@ -253,7 +260,7 @@ function handleSnapshotResponse(r: Raft, m: Message): void {
   ss.stalledHeartbeats = 0;
   if (!m.reject && m.commit > 0) {
     // The install is done: the follower's log matches ours up to its commit (>= the snapshot index).
-    if (m.commit < pr.pendingSnapshot) {
+    if (m.commit < pr.pendingSnapshot || m.commit > r.log.lastIndex()) {
       r.counters.messagesDroppedUnexpected++;
       return;
     }

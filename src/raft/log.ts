@@ -31,6 +31,8 @@ export class RaftLog {
   stableIndex: number;
   /** A snapshot received from the leader and not yet persisted/applied by the shell. */
   pendingSnapshot: Snapshot | undefined = undefined;
+  /** Bumped whenever entries after the applied index may change (append, truncate, restore): a cache key. */
+  version = 0;
 
   constructor(snapshot: SnapshotMeta | undefined, entries: readonly Entry[], committed: number) {
     this.snapshotIndexValue = snapshot?.index ?? 0;
@@ -113,6 +115,7 @@ export class RaftLog {
     assert(first <= this.lastIndex() + 1, `append at ${first} leaves a gap after ${this.lastIndex()}`);
     this.entries.length = first - this.snapshotIndexValue - 1;
     for (const e of ents) this.entries.push(e);
+    this.version++;
     this.stableIndex = Math.min(this.stableIndex, first - 1);
     return this.lastIndex();
   }
@@ -200,6 +203,7 @@ export class RaftLog {
     this.snapshotIndexValue = snapshot.meta.index;
     this.snapshotTermValue = snapshot.meta.term;
     this.entries = [];
+    this.version++;
     this.committed = snapshot.meta.index;
     this.stableIndex = snapshot.meta.index;
     this.pendingSnapshot = snapshot;

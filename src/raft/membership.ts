@@ -4,6 +4,7 @@
  * snapshot taken at an older applied index records the right membership.
  */
 import { applyConfChange, decodeConfChange, encodeConfChange } from './conf-change.js';
+import type { RaftLog } from './log.js';
 import { EntryType, type ConfState, type Entry, type NodeId } from './types.js';
 
 /** Conf states remembered to build snapshot metadata at an older applied index. */
@@ -52,6 +53,11 @@ export class Membership {
     return conf;
   }
 
+  /** A voter or learner of the membership in force. */
+  includes(id: NodeId): boolean {
+    return this.voters.includes(id) || this.learners.includes(id);
+  }
+
   /** Membership in force at `index` (for snapshot metadata). */
   confAt(index: number): ConfState {
     let conf = this.history[0].conf;
@@ -64,6 +70,25 @@ export class Membership {
     const conf = this.confAt(index);
     this.history = [{ index, conf }, ...this.history.filter((h) => h.index > index)];
   }
+}
+
+/**
+ * Nodes named by conf-change entries of `log` after `afterIndex` (appended,
+ * not yet applied): members being added, promoted or removed. A node whose
+ * addition is in our log may already lead (we have not applied it yet).
+ */
+export function pendingConfNodes(log: RaftLog, afterIndex: number): Set<NodeId> {
+  const ids = new Set<NodeId>();
+  for (let i = Math.max(afterIndex, log.snapshotIndex) + 1; i <= log.lastIndex(); i++) {
+    const e = log.entryAt(i);
+    if (e?.type !== EntryType.ConfChange) continue;
+    try {
+      ids.add(decodeConfChange(e.data).node);
+    } catch {
+      // An undecodable change names nobody (applyEntry skips it too).
+    }
+  }
+  return ids;
 }
 
 /**

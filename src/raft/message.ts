@@ -1,4 +1,5 @@
 /** Building and checking Raft messages. */
+import { isWireUint } from '../wire/uint.js';
 import { MessageType, type Message, type NodeId } from './types.js';
 
 export const emptyBytes = new Uint8Array(0);
@@ -46,18 +47,21 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Structural checks on a decoded message; failures are dropped and counted, never thrown. */
+/**
+ * Structural checks on a message (the decoder already made them for bytes
+ * from the network; an in-memory transport skips the decoder): every number
+ * within the wire bound, so the core's arithmetic stays exact. Failures are
+ * dropped and counted, never thrown.
+ */
 export function isWellFormed(m: Message): boolean {
   if (typeof m !== 'object' || m === null) return false;
   if (typeof m.from !== 'string' || m.from.length === 0 || typeof m.to !== 'string') return false;
-  for (const n of [m.term, m.index, m.logTerm, m.commit, m.rejectHint]) {
-    if (!Number.isSafeInteger(n) || n < 0) return false;
-  }
+  if (!isWireUint(m.term) || !isWireUint(m.index) || !isWireUint(m.logTerm) || !isWireUint(m.commit) || !isWireUint(m.rejectHint)) return false;
   if (!Array.isArray(m.entries) || !(m.context instanceof Uint8Array)) return false;
   for (let i = 0; i < m.entries.length; i++) {
     const e = m.entries[i];
     if (typeof e !== 'object' || e === null) return false;
-    if (!(e.data instanceof Uint8Array) || !Number.isSafeInteger(e.index) || !Number.isSafeInteger(e.term)) return false;
+    if (!(e.data instanceof Uint8Array) || !isWireUint(e.index) || !isWireUint(e.term)) return false;
   }
   return m.snapshot === undefined || snapshotChunkWellFormed(m.snapshot);
 }
@@ -65,8 +69,8 @@ export function isWellFormed(m: Message): boolean {
 function snapshotChunkWellFormed(s: NonNullable<Message['snapshot']>): boolean {
   if (typeof s !== 'object' || s === null || typeof s.meta !== 'object' || s.meta === null) return false;
   const { meta } = s;
-  if (!Number.isSafeInteger(meta.index) || meta.index < 0 || !Number.isSafeInteger(meta.term) || meta.term < 0) return false;
-  if (!Number.isSafeInteger(s.offset) || s.offset < 0 || !(s.data instanceof Uint8Array) || typeof s.done !== 'boolean') return false;
+  if (!isWireUint(meta.index) || !isWireUint(meta.term)) return false;
+  if (!isWireUint(s.offset) || !(s.data instanceof Uint8Array) || typeof s.done !== 'boolean') return false;
   const c = meta.conf;
   if (typeof c !== 'object' || c === null || !Array.isArray(c.voters) || !Array.isArray(c.learners)) return false;
   return c.voters.every((v) => typeof v === 'string') && c.learners.every((l) => typeof l === 'string');

@@ -22,6 +22,16 @@
  *    ERR_INVALID_ARGUMENT, ERR_UNAVAILABLE for reads). A proposal forwarded to
  *    the leader and dropped there is only counted: the client must time out.
  *  - ReadIndex contexts must be unique cluster-wide (e.g. prefix the node id).
+ *  - Strangers: a message whose sender is outside the configuration (not a
+ *    voter or learner in force, not named by a conf change in the log, not a
+ *    leader a member vouched for) is dropped and counted
+ *    (counters.messagesDroppedUnknownPeer) before it can move term, log,
+ *    commit or a quorum. The shell must make `from` the authenticated sender
+ *    (the cluster transport does). A node with an empty configuration (about
+ *    to bootstrap or be added) hears everyone.
+ *  - Numbers: terms and indexes stay within wireUintMax (src/wire/uint.ts):
+ *    at the bound a campaign is refused (counters.campaignsRefusedAtBound)
+ *    and a proposal dropped, never an exception.
  *  - InstallSnapshot: SnapResp acknowledges each chunk (rejectHint = bytes
  *    held; reject = out of order) and, with commit > 0, the install itself;
  *    the leader keeps the follower in snapshot state until then.

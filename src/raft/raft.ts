@@ -20,7 +20,7 @@ import { handleVoteRequest, tickElection } from './election.js';
 import { stepCandidate, stepFollower } from './follower.js';
 import { leaderConfChanged, refuseRead, stepLeader, tickHeartbeat } from './leader.js';
 import { RaftLog } from './log.js';
-import { Membership, bootstrapEntries } from './membership.js';
+import { Membership, bootstrapEntries, pendingConfNodes } from './membership.js';
 import {
   bytesEqual,
   campaignTransferContext,
@@ -29,6 +29,7 @@ import {
   isTermless,
   isWellFormed,
   newMessage,
+  voteResponseType,
   type MessageFields,
 } from './message.js';
 import { Progress } from './progress.js';
@@ -62,6 +63,16 @@ export const maxPendingMessages = 65_536;
 export const maxPendingDrops = 65_536;
 /** ReadIndex requests waiting for a heartbeat quorum, or for the leader's first commit of its term. */
 export const maxPendingReadIndex = 4096;
+/** Leaders vouched for by members, remembered at once (a few: one per leader change we missed). */
+export const maxVouchedLeaders = 8;
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextEncoder();
+
+/** The context of a vote refusal: the leader the refuser follows (noteVouchedLeader). */
+function leaderContext(lead: NodeId): Uint8Array {
+  return utf8.encode(lead);
+}
 
 export class Raft {
   readonly id: NodeId;
@@ -106,6 +117,10 @@ export class Raft {
 
   private stepFn: StepFn = stepFollower;
   tickFn: TickFn = tickElection;
+  /** Nodes named by unapplied conf changes in the log, cached for one log version and applied conf index. */
+  private pendingPeers: { logVersion: number; confIndex: number; ids: ReadonlySet<NodeId> } | undefined;
+  /** Leaders our own members named when refusing our votes (noteVouchedLeader); cleared when the membership changes. */
+  private vouchedLeaders: NodeId[] = [];
 
   constructor(cfg: RaftConfig, init: RaftInitialState, rng: Rng) {
     this.id = cfg.id;
@@ -245,6 +260,14 @@ export class Raft {
       this.counters.messagesDroppedStale++;
       return;
     }
+    if (!this.mayHear(m)) {
+      // Before any term handling: a stranger moves no term, log, commit or quorum.
+      this.counters.messagesDroppedUnknownPeer++;
+      return;
+    }
+    if ((m.type === MessageType.VoteResp || m.type === MessageType.PreVoteResp) && m.reject && m.context.length > 0 && this.isKnownPeer(m.from)) {
+      this.noteVouchedLeader(m.context);
+    }
     if (m.term === 0) {
       if (!isTermless(m.type)) {
         this.counters.messagesDroppedUnexpected++;
@@ -256,8 +279,10 @@ export class Raft {
         const inLease =
           this.cfg.checkQuorum && (this.lead !== '' || this.startupLeaseGuard) && this.electionElapsed < this.cfg.electionTicks;
         if (!force && inLease) {
-          // Leader stickiness: a leader was heard within the election timeout.
+          // Leader stickiness: a leader was heard within the election timeout. The refusal
+          // names that leader (a voter that missed the change that added it can follow it).
           this.counters.votesIgnoredInLease++;
+          if (this.lead !== '') this.send({ type: voteResponseType(m.type), to: m.from, term: this.term, reject: true, context: leaderContext(this.lead) });
           return;
         }
       }
@@ -284,6 +309,56 @@ export class Raft {
       return;
     }
     this.stepFn(this, m);
+  }
+
+  /**
+   * Whether `m.from` may speak to this node at all: a voter or learner of the
+   * membership in force, or a node a conf change in our log (not yet applied)
+   * names. etcd drops responses from unknown ids (rawnode.go) and its server
+   * every message from a removed member; here every message from outside the
+   * configuration is dropped, as the transport authenticates `from`. The one
+   * exception: a node that knows no configuration at all (started empty to
+   * join, or to be voted in by the member that bootstraps the cluster) hears
+   * everyone: it has no term, log or quorum worth protecting yet, and it
+   * learns its configuration (and casts its first votes) from whoever forms
+   * or leads the cluster.
+   */
+  private mayHear(m: Message): boolean {
+    if (this.isKnownPeer(m.from) || this.vouchedLeaders.includes(m.from)) return true;
+    return this.voters.length === 0 && this.learners.length === 0;
+  }
+
+  /**
+   * A voter or learner of ours refused our vote request naming the leader it
+   * follows. That leader may be a node added by changes we missed (we were cut
+   * off meanwhile): without them in our log it is a stranger to us, and
+   * without hearing it we never get them. A member of our configuration
+   * vouches for it, so we hear it (until our membership changes). Only a
+   * member can vouch, and a hostile member could send us anything itself.
+   */
+  private noteVouchedLeader(context: Uint8Array): void {
+    let id: string;
+    try {
+      id = strictUtf8.decode(context);
+    } catch {
+      this.counters.messagesDroppedUnexpected++;
+      return;
+    }
+    if (id === this.id || this.isKnownPeer(id) || this.vouchedLeaders.includes(id)) return;
+    if (this.vouchedLeaders.length >= maxVouchedLeaders) this.vouchedLeaders.shift();
+    this.vouchedLeaders.push(id);
+  }
+
+  /** A voter or learner in force, or a node named by a conf change in the log not yet applied. */
+  isKnownPeer(id: NodeId): boolean {
+    if (this.membership.includes(id)) return true;
+    const confIndex = this.membership.confIndex;
+    let p = this.pendingPeers;
+    if (p === undefined || p.logVersion !== this.log.version || p.confIndex !== confIndex) {
+      p = { logVersion: this.log.version, confIndex, ids: pendingConfNodes(this.log, confIndex) };
+      this.pendingPeers = p;
+    }
+    return p.ids.has(id);
   }
 
   // ---- log ----
@@ -345,6 +420,7 @@ export class Raft {
 
   /** Leader: track new peers, forget removed ones, then react (leader.ts). */
   private membershipChanged(): void {
+    this.vouchedLeaders = [];
     if (this.role !== RaftRole.Leader) return;
     for (const id of [...this.voters, ...this.learners]) {
       let pr = this.progress.get(id);

@@ -26,8 +26,13 @@ export interface PeerProgressStatus {
 
 /** Counters of everything the core dropped or refused (never thrown). */
 export interface RaftCounters {
-  /** Messages from an older term, addressed to another node, or from an unknown peer. */
+  /** Messages from an older term, addressed to another node, or answering something no longer pending. */
   messagesDroppedStale: number;
+  /**
+   * Messages from a sender outside the configuration (neither voter nor
+   * learner, applied or pending in the log): they change no term, log or commit.
+   */
+  messagesDroppedUnknownPeer: number;
   /** Messages of an unknown or unexpected type for the current role. */
   messagesDroppedUnexpected: number;
   /** Messages dropped because the outgoing queue was full. */
@@ -40,6 +45,8 @@ export interface RaftCounters {
   snapshotsSent: number;
   snapshotsInstalled: number;
   elections: number;
+  /** Campaigns refused because the term or the log reached wireUintMax (no number past it is ever made). */
+  campaignsRefusedAtBound: number;
 }
 
 export interface RaftStatus {
@@ -63,6 +70,7 @@ export interface RaftStatus {
 export function newRaftCounters(): RaftCounters {
   return {
     messagesDroppedStale: 0,
+    messagesDroppedUnknownPeer: 0,
     messagesDroppedUnexpected: 0,
     messagesDroppedQueueFull: 0,
     votesIgnoredInLease: 0,
@@ -72,5 +80,6 @@ export function newRaftCounters(): RaftCounters {
     snapshotsSent: 0,
     snapshotsInstalled: 0,
     elections: 0,
+    campaignsRefusedAtBound: 0,
   };
 }

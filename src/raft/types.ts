@@ -2,8 +2,9 @@
  * The Raft core's data types and its contract with the shell, modelled on
  * etcd-io/raft's RawNode: tick / step / propose / ready / advance, no I/O.
  *
- * Node ids are member names (strings). Indexes and terms are JS numbers
- * (safe integers: 2^53 entries is beyond any log this store will write).
+ * Node ids are member names (strings). Indexes and terms are JS numbers of
+ * at most wireUintMax (2^48 - 1, src/wire/uint.ts): decoders refuse larger
+ * ones and the core never makes one (it refuses to campaign or append past it).
  */
 
 export type NodeId = string;

@@ -3,13 +3,15 @@
  *
  *   [payloadLength u32 LE][crc32 u32 LE of type byte + payload][type u8][payload]
  *
- * Integers in payloads are little-endian; u64 values are JS safe integers
- * written as two u32 halves (low first).
+ * Integers in payloads are little-endian; u64 values are integers of at most
+ * wireUintMax (2^48 - 1) written as two u32 halves (low first); a larger one
+ * is a corrupt record. Decoders throw ShoalError ERR_DECODE_FAILED and nothing else.
  */
 import { crc32 } from 'node:zlib';
 import { assert } from '../util/assert.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import type { Entry, EntryType, HardState } from '../raft/types.js';
+import { wireUintMax } from '../wire/uint.js';
 
 /** ONLY APPEND TO THIS LIST! The numeric values are part of the on-disk format. Zero is never valid. */
 export const RecordType = {
@@ -105,7 +107,7 @@ class Writer {
     return this;
   }
   u64(v: number): this {
-    assert(Number.isSafeInteger(v) && v >= 0, `u64 out of range: ${v}`);
+    assert(Number.isInteger(v) && v >= 0 && v <= wireUintMax, `u64 out of range: ${v}`);
     this.u32(v % MAX_U32);
     return this.u32(Math.floor(v / MAX_U32));
   }
@@ -148,11 +150,12 @@ class Reader {
     this.pos += 4;
     return v;
   }
+  /** Indexes, terms, commit points and segment numbers: never above wireUintMax (the core never makes one). */
   u64(): number {
     const lo = this.u32();
     const hi = this.u32();
     const v = hi * MAX_U32 + lo;
-    if (!Number.isSafeInteger(v)) throw new ShoalError(ErrorCode.DecodeFailed, `${this.what}: u64 beyond 2^53`);
+    if (v > wireUintMax) throw new ShoalError(ErrorCode.DecodeFailed, `${this.what}: u64 ${v} above the bound ${wireUintMax}`);
     return v;
   }
   bytes(n: number): Uint8Array {

@@ -18,6 +18,7 @@ import { posix } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { ConfState, Snapshot, SnapshotMeta } from '../raft/types.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
+import { wireUintMax } from '../wire/uint.js';
 import type { FileSystem } from './fs.js';
 
 const SNAP_MAGIC = 0x4e534853; // "SHSN" little-endian
@@ -103,6 +104,7 @@ export function decodeSnapshotFile(file: string, buf: Uint8Array): Snapshot {
     need(8);
     const x = v.getUint32(p, true) + v.getUint32(p + 4, true) * MAX_U32;
     p += 8;
+    if (x > wireUintMax) throw bad(`index or term ${x} above the bound ${wireUintMax}`);
     return x;
   };
   const list = (): string[] => {

@@ -22,7 +22,8 @@ import { DecodeFail, EMPTY_BYTES, type ProtoSource } from './pb-read.js';
  * pb-read.ts. Each function reads one message body in [src.pos, end).
  * Fields absent on the wire take proto3 defaults (0, '', false, empty);
  * unknown fields are skipped; a known field with an unexpected wire type is
- * skipped like an unknown one.
+ * skipped like an unknown one. Incarnations, Lamport times and sequence
+ * numbers above wireUintMax refuse the whole input (OutOfRange).
  */
 
 const LIMIT = DecodeDropReason.LimitExceeded;
@@ -66,7 +67,7 @@ function decodePing(src: ProtoSource, end: number, lim: DecodeLimits): PingMsg {
   const m: PingMsg = { type: MessageType.Ping, seqNo: 0, target: '', sourceName: '', sourceAddr: '' };
   while (src.pos < end) {
     const t = src.tag(end);
-    if (t === 0x08) m.seqNo = src.varint(end);
+    if (t === 0x08) m.seqNo = src.uint(end);
     else if (t === 0x12) m.target = src.string(end, lim.stringBytesMax, 'target');
     else if (t === 0x1a) m.sourceName = src.string(end, lim.stringBytesMax, 'sourceName');
     else if (t === 0x22) m.sourceAddr = src.string(end, lim.stringBytesMax, 'sourceAddr');
@@ -87,7 +88,7 @@ function decodeIndirectPing(src: ProtoSource, end: number, lim: DecodeLimits): I
   };
   while (src.pos < end) {
     const t = src.tag(end);
-    if (t === 0x08) m.seqNo = src.varint(end);
+    if (t === 0x08) m.seqNo = src.uint(end);
     else if (t === 0x12) m.target = src.string(end, lim.stringBytesMax, 'target');
     else if (t === 0x1a) m.targetAddr = src.string(end, lim.stringBytesMax, 'targetAddr');
     else if (t === 0x20) m.nack = src.bool(end);
@@ -102,7 +103,7 @@ function decodeAck(src: ProtoSource, end: number, lim: DecodeLimits): AckMsg {
   const m: AckMsg = { type: MessageType.Ack, seqNo: 0 };
   while (src.pos < end) {
     const t = src.tag(end);
-    if (t === 0x08) m.seqNo = src.varint(end);
+    if (t === 0x08) m.seqNo = src.uint(end);
     else if (t === 0x12) m.payload = src.bytes(end, lim.payloadBytesMax, 'payload');
     else src.skip(t, end);
   }
@@ -113,7 +114,7 @@ function decodeNack(src: ProtoSource, end: number): NackMsg {
   const m: NackMsg = { type: MessageType.Nack, seqNo: 0 };
   while (src.pos < end) {
     const t = src.tag(end);
-    if (t === 0x08) m.seqNo = src.varint(end);
+    if (t === 0x08) m.seqNo = src.uint(end);
     else src.skip(t, end);
   }
   return m;
@@ -126,7 +127,7 @@ function decodeAlive(src: ProtoSource, end: number, lim: DecodeLimits): AliveMsg
   let tags: TagsReader | undefined;
   while (src.pos < end) {
     const t = src.tag(end);
-    if (t === 0x08) incarnation = src.varint(end);
+    if (t === 0x08) incarnation = src.uint(end);
     else if (t === 0x12) name = src.string(end, lim.stringBytesMax, 'name');
     else if (t === 0x1a) addr = src.string(end, lim.stringBytesMax, 'addr');
     else if (t === 0x22) (tags ??= new TagsReader(lim)).entry(src, end);
@@ -144,7 +145,7 @@ function decodeSuspectOrDead<T extends typeof MessageType.Suspect | typeof Messa
   const m = { type, incarnation: 0, name: '', from: '' };
   while (src.pos < end) {
     const t = src.tag(end);
-    if (t === 0x08) m.incarnation = src.varint(end);
+    if (t === 0x08) m.incarnation = src.uint(end);
     else if (t === 0x12) m.name = src.string(end, lim.stringBytesMax, 'name');
     else if (t === 0x1a) m.from = src.string(end, lim.stringBytesMax, 'from');
     else src.skip(t, end);
@@ -156,7 +157,7 @@ function decodeLeave(src: ProtoSource, end: number, lim: DecodeLimits): LeaveMsg
   const m: LeaveMsg = { type: MessageType.Leave, incarnation: 0, name: '' };
   while (src.pos < end) {
     const t = src.tag(end);
-    if (t === 0x08) m.incarnation = src.varint(end);
+    if (t === 0x08) m.incarnation = src.uint(end);
     else if (t === 0x12) m.name = src.string(end, lim.stringBytesMax, 'name');
     else src.skip(t, end);
   }
@@ -178,7 +179,7 @@ function decodeNodeState(src: ProtoSource, end: number, lim: DecodeLimits): Push
     const t = src.tag(end);
     if (t === 0x0a) name = src.string(end, lim.stringBytesMax, 'name');
     else if (t === 0x12) addr = src.string(end, lim.stringBytesMax, 'addr');
-    else if (t === 0x18) incarnation = src.varint(end);
+    else if (t === 0x18) incarnation = src.uint(end);
     else if (t === 0x20) state = memberState(src.varint(end));
     else if (t === 0x2a) (tags ??= new TagsReader(lim)).entry(src, end);
     else src.skip(t, end);
@@ -206,7 +207,7 @@ function decodePushPull(src: ProtoSource, end: number, lim: DecodeLimits): PushP
       if (m.states.length >= lim.nodeStatesMax) throw new DecodeFail(LIMIT, `more than ${lim.nodeStatesMax} node states`);
       const n = src.len(end, end - src.pos, 'node state');
       m.states.push(decodeNodeState(src, src.pos + n, lim));
-    } else if (t === 0x30) m.eventLtime = src.varint(end);
+    } else if (t === 0x30) m.eventLtime = src.uint(end);
     else src.skip(t, end);
   }
   return m;
@@ -216,7 +217,7 @@ function decodeUserEvent(src: ProtoSource, end: number, lim: DecodeLimits): User
   const m: UserEventMsg = { type: MessageType.UserEvent, ltime: 0, name: '', payload: EMPTY_BYTES, coalesce: false };
   while (src.pos < end) {
     const t = src.tag(end);
-    if (t === 0x08) m.ltime = src.varint(end);
+    if (t === 0x08) m.ltime = src.uint(end);
     else if (t === 0x12) m.name = src.string(end, lim.stringBytesMax, 'name');
     else if (t === 0x1a) m.payload = src.bytes(end, lim.payloadBytesMax, 'payload');
     else if (t === 0x20) m.coalesce = src.bool(end);

@@ -71,8 +71,10 @@ export const DecodeDropReason = {
   Malformed: 'malformed',
   /** A count or length exceeds a DecodeLimits bound. */
   LimitExceeded: 'limit-exceeded',
-  /** Well-formed protobuf with a value outside the domain (unknown state, integer above 2^53). */
+  /** Well-formed protobuf with a value outside the domain (unknown state or type, integer above 2^53). */
   BadValue: 'bad-value',
+  /** A term, index, incarnation, Lamport time or sequence number above wireUintMax (uint.ts). */
+  OutOfRange: 'out-of-range',
 } as const;
 export type DecodeDropReason = (typeof DecodeDropReason)[keyof typeof DecodeDropReason];
 

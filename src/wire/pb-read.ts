@@ -1,6 +1,7 @@
 import protobuf from 'protobufjs/minimal.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import { DecodeDropReason } from './limits.js';
+import { wireUintMax } from './uint.js';
 
 /**
  * Bounded protobuf decoding primitives for the hand-written codecs. Every
@@ -75,6 +76,16 @@ export class ProtoSource {
       mul *= 0x80;
     }
     throw new DecodeFail(DecodeDropReason.Malformed, 'varint longer than 10 bytes');
+  }
+
+  /**
+   * A counter field (term, index, incarnation, Lamport time, sequence number,
+   * offset): at most wireUintMax, refused as OutOfRange above it.
+   */
+  uint(end: number): number {
+    const n = this.varint(end);
+    if (n > wireUintMax) throw new DecodeFail(DecodeDropReason.OutOfRange, `${n} above the wire bound ${wireUintMax}`);
+    return n;
   }
 
   /** A field tag: field number >= 1 and a wire type; returns the whole tag (field << 3 | wireType). */

@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 import protobuf from 'protobufjs/minimal.js';
 import { assert } from '../util/assert.js';
+import { wireUintMax } from './uint.js';
 
 /**
  * Protobuf encoding primitives for the hand-written codecs: an exact size
@@ -72,9 +73,10 @@ export function lenFieldSize(bodyBytes: number): number {
   return 1 + varintSize(bodyBytes) + bodyBytes;
 }
 
+/** Counters are at most wireUintMax (uint.ts): a core never computes past it and a decoder refuses more. */
 export function assertWireUint(n: number, what: string): void {
   // The message is built only on failure: this runs for every integer field encoded.
-  if (!(Number.isSafeInteger(n) && n >= 0)) assert(false, `${what} must be a non-negative safe integer, got ${n}`);
+  if (!(Number.isInteger(n) && n >= 0 && n <= wireUintMax)) assert(false, `${what} must be an integer in [0, ${wireUintMax}], got ${n}`);
 }
 
 /** A fixed-size output buffer filled front to back; finish() checks the size pass was exact. */

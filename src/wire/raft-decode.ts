@@ -15,7 +15,9 @@ import { DecodeFail, EMPTY_BYTES, type ProtoSource } from './pb-read.js';
 /**
  * Decoder of raft.proto on the bounded primitives of pb-read.ts. Each
  * function reads one message body in [src.pos, end); absent fields take
- * proto3 defaults, unknown fields are skipped.
+ * proto3 defaults, unknown fields are skipped. Terms, indexes, commit points
+ * and offsets above wireUintMax refuse the whole message (OutOfRange), so no
+ * core arithmetic on them (term + 1, index + 1) can leave the safe range.
  */
 
 /** Bounds of the Raft decoders, checked before anything is allocated. */
@@ -58,8 +60,8 @@ export function decodeEntryBody(src: ProtoSource, end: number, lim: RaftDecodeLi
   const e: Entry = { term: 0, index: 0, type: EntryType.Normal, data: EMPTY_BYTES };
   while (src.pos < end) {
     const t = src.tag(end);
-    if (t === 0x08) e.term = src.varint(end);
-    else if (t === 0x10) e.index = src.varint(end);
+    if (t === 0x08) e.term = src.uint(end);
+    else if (t === 0x10) e.index = src.uint(end);
     else if (t === 0x18) e.type = entryType(src.varint(end));
     else if (t === 0x22) e.data = src.bytes(end, lim.entryBytesMax, 'entry data');
     else src.skip(t, end);
@@ -71,9 +73,9 @@ export function decodeHardStateBody(src: ProtoSource, end: number, lim: RaftDeco
   const h: HardState = { term: 0, vote: '', commit: 0 };
   while (src.pos < end) {
     const t = src.tag(end);
-    if (t === 0x08) h.term = src.varint(end);
+    if (t === 0x08) h.term = src.uint(end);
     else if (t === 0x12) h.vote = src.string(end, lim.nodeIdBytesMax, 'vote');
-    else if (t === 0x18) h.commit = src.varint(end);
+    else if (t === 0x18) h.commit = src.uint(end);
     else src.skip(t, end);
   }
   return h;
@@ -108,8 +110,8 @@ function decodeSnapshotMeta(src: ProtoSource, end: number, lim: RaftDecodeLimits
   const m: SnapshotMeta = { index: 0, term: 0, conf: { voters: [], learners: [] } };
   while (src.pos < end) {
     const t = src.tag(end);
-    if (t === 0x08) m.index = src.varint(end);
-    else if (t === 0x10) m.term = src.varint(end);
+    if (t === 0x08) m.index = src.uint(end);
+    else if (t === 0x10) m.term = src.uint(end);
     else if (t === 0x1a) {
       const n = src.len(end, end - src.pos, 'conf state');
       m.conf = decodeConfStateBody(src, src.pos + n, lim);
@@ -127,7 +129,7 @@ function decodeChunk(src: ProtoSource, end: number, lim: RaftDecodeLimits): Chun
     if (t === 0x0a) {
       const n = src.len(end, end - src.pos, 'snapshot meta');
       c.meta = decodeSnapshotMeta(src, src.pos + n, lim);
-    } else if (t === 0x10) c.offset = src.varint(end);
+    } else if (t === 0x10) c.offset = src.uint(end);
     else if (t === 0x1a) c.data = src.bytes(end, lim.snapshotChunkBytesMax, 'snapshot chunk');
     else if (t === 0x20) c.done = src.bool(end);
     else src.skip(t, end);
@@ -164,13 +166,13 @@ export function decodeMessageBody(src: ProtoSource, end: number, lim: RaftDecode
         m.to = src.string(end, lim.nodeIdBytesMax, 'to');
         break;
       case 0x20:
-        m.term = src.varint(end);
+        m.term = src.uint(end);
         break;
       case 0x28:
-        m.index = src.varint(end);
+        m.index = src.uint(end);
         break;
       case 0x30:
-        m.logTerm = src.varint(end);
+        m.logTerm = src.uint(end);
         break;
       case 0x3a: {
         if (m.entries.length >= lim.entriesPerMessageMax) throw new DecodeFail(LIMIT, `more than ${lim.entriesPerMessageMax} entries`);
@@ -179,13 +181,13 @@ export function decodeMessageBody(src: ProtoSource, end: number, lim: RaftDecode
         break;
       }
       case 0x40:
-        m.commit = src.varint(end);
+        m.commit = src.uint(end);
         break;
       case 0x48:
         m.reject = src.bool(end);
         break;
       case 0x50:
-        m.rejectHint = src.varint(end);
+        m.rejectHint = src.uint(end);
         break;
       case 0x5a:
         m.context = src.bytes(end, lim.contextBytesMax, 'context');

@@ -4,10 +4,10 @@ import { MemberState, MessageType } from '../../../src/gossip/messages.js';
 import { PUSH_STATES_MAX } from '../../../src/gossip/pushpull.js';
 import { MEMBERS_MAX } from '../../../src/gossip/state.js';
 import { encodeFrame, encodePacket } from '../../../src/wire/gossip-codec.js';
-import { ErrorCode } from '../../../src/util/errors.js';
+import { wireUintMax } from '../../../src/wire/uint.js';
 import { addrOf, Net } from './harness.js';
 
-const MAX = Number.MAX_SAFE_INTEGER;
+const MAX = wireUintMax;
 
 function pair(): Net {
   const net = new Net();
@@ -16,6 +16,21 @@ function pair(): Net {
   net.core('n2').join([addrOf('n1')], net.nowMs);
   net.runFor(3000);
   return net;
+}
+
+/**
+ * Drive `name`'s own incarnation to `target` with accusations it refutes, in
+ * steps of less than half the ring (incarnations are serial numbers: a value
+ * more than half the ring ahead reads as older).
+ */
+function refuteUpTo(net: Net, name: string, target: number): void {
+  const core = net.core(name);
+  for (let guard = 0; core.localMember().incarnation !== target && guard < 4; guard++) {
+    const at = core.localMember().incarnation;
+    const step = Math.min(target - 1 - at, 2 ** 47 - 1);
+    core.step(addrOf('n2'), { type: MessageType.Suspect, incarnation: at + step, name, from: 'n2' }, 'packet', net.nowMs);
+    net.runFor(1000); // let each step spread: a jump of more than half the ring at once would read as older
+  }
 }
 
 /** Every packet and frame the cores emitted encodes (the shell drops a whole packet that does not). */
@@ -38,32 +53,39 @@ function unencodable(net: Net, from: string): number {
   return bad;
 }
 
-test('an accusation at the largest incarnation is not refuted with an unencodable one', (t) => {
+test('an accusation at the largest incarnation is refuted: incarnations wrap, and nothing unencodable is sent', (t) => {
   const net = pair();
   const a = net.core('n1');
+  refuteUpTo(net, 'n1', MAX - 1);
+  t.is(a.localMember().incarnation, MAX - 1);
   a.step(addrOf('n2'), { type: MessageType.Suspect, incarnation: MAX, name: 'n1', from: 'n2' }, 'packet', net.nowMs);
-  a.step(addrOf('n2'), { type: MessageType.Alive, incarnation: MAX, name: 'n1', addr: addrOf('n1'), tags: {} }, 'packet', net.nowMs);
-  t.true(Number.isSafeInteger(a.localMember().incarnation));
-  t.is(a.stats.drops[DropReason.LimitExceeded], 2);
+  t.is(a.localMember().incarnation, 0, 'the incarnation after the largest is 0, newer in the ring');
+  a.step(addrOf('n2'), { type: MessageType.Alive, incarnation: Number.MAX_SAFE_INTEGER, name: 'n1', addr: addrOf('n1'), tags: {} }, 'packet', net.nowMs);
+  t.is(a.stats.drops[DropReason.Malformed], 1, 'above the wire bound: dropped, as the decoder would');
   net.runFor(5000);
   t.is(unencodable(net, 'n1'), 0);
   t.is(net.core('n2').member('n1')?.state, MemberState.Alive, 'n1 still answers n2 probes');
 });
 
-test('setTags at the largest incarnation throws instead of announcing an unencodable one', (t) => {
+test('setTags at the largest incarnation wraps to 0 and the new tags spread', (t) => {
   const net = pair();
   const a = net.core('n1');
-  a.step(addrOf('n2'), { type: MessageType.Suspect, incarnation: MAX - 1, name: 'n1', from: 'n2' }, 'packet', net.nowMs);
+  refuteUpTo(net, 'n1', MAX);
   t.is(a.localMember().incarnation, MAX);
-  t.throws(() => a.setTags({ role: 'db' }, net.nowMs), { code: ErrorCode.ResourceExhausted });
+  net.runFor(3000);
+  t.is(net.core('n2').member('n1')?.incarnation, MAX);
+  a.setTags({ role: 'db' }, net.nowMs);
+  t.is(a.localMember().incarnation, 0);
   net.runFor(3000);
   t.is(unencodable(net, 'n1'), 0);
-  t.is(net.core('n2').member('n1')?.incarnation, MAX);
+  t.like(net.core('n2').member('n1'), { incarnation: 0, tags: { role: 'db' }, state: MemberState.Alive });
 });
 
 test('a user event with the largest ltime does not push our Lamport clock past what the wire carries', (t) => {
   const net = pair();
   const a = net.core('n1');
+  a.step(addrOf('n2'), { type: MessageType.UserEvent, ltime: MAX + 1, name: 'e', payload: new Uint8Array([9]), coalesce: false }, 'packet', net.nowMs);
+  t.is(a.stats.drops[DropReason.Malformed], 1, 'an ltime above the wire bound is dropped');
   a.step(addrOf('n2'), { type: MessageType.UserEvent, ltime: MAX, name: 'e', payload: new Uint8Array([1]), coalesce: false }, 'packet', net.nowMs);
   a.sendUserEvent('mine', new Uint8Array([2]), net.nowMs);
   a.sendUserEvent('mine', new Uint8Array([3]), net.nowMs);

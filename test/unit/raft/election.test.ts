@@ -56,9 +56,10 @@ test('§5.4.1 "the voter denies its vote if its own log is more up-to-date than 
   c.propose(leader, 'x');
   const a = c.node('a');
   const st = a.status();
-  a.step(msg({ type: MessageType.Vote, from: 'z', to: 'a', term: st.term + 5, index: st.lastIndex - 1, logTerm: st.term }));
+  const candidate = leader === 'b' ? 'c' : 'b';
+  a.step(msg({ type: MessageType.Vote, from: candidate, to: 'a', term: st.term + 5, index: st.lastIndex - 1, logTerm: st.term }));
   const rd = a.ready();
-  const resp = rd.messages.find((m) => m.type === MessageType.VoteResp && m.to === 'z');
+  const resp = rd.messages.find((m) => m.type === MessageType.VoteResp && m.to === candidate);
   t.is(resp?.reject, true);
   t.is(rd.hardState?.vote, '', 'no vote recorded');
   t.is(rd.hardState?.term, st.term + 5, 'the higher term is adopted even when the vote is denied');

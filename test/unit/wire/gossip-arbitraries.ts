@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { wireUintMax } from '../../../src/wire/uint.js';
 import {
   MemberState,
   MessageType,
@@ -11,12 +12,18 @@ import {
 
 /** fast-check arbitraries of gossip messages, shared by the unit and fuzz tests of src/wire. */
 
-/** Wire integers: small, boundary and up to 2^53 - 1. */
+/** Wire integers: small, boundary and up to wireUintMax (2^48 - 1). */
 export const wireUint = fc.oneof(
   fc.nat(300),
   fc.nat(),
-  fc.maxSafeNat(),
-  fc.constantFrom(0, 127, 128, 16_383, 16_384, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 35, 2 ** 49, Number.MAX_SAFE_INTEGER),
+  fc.integer({ min: 0, max: wireUintMax }),
+  fc.constantFrom(0, 127, 128, 16_383, 16_384, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 35, 2 ** 42, wireUintMax - 1, wireUintMax),
+);
+
+/** Integers the wire format can carry but the decoders refuse: above wireUintMax, up to 2^53 - 1. */
+export const overWireUint = fc.oneof(
+  fc.integer({ min: wireUintMax + 1, max: Number.MAX_SAFE_INTEGER }),
+  fc.constantFrom(wireUintMax + 1, 2 ** 49, 2 ** 52, Number.MAX_SAFE_INTEGER),
 );
 
 /** Names and addresses: ASCII and multi-byte UTF-8, well formed. */

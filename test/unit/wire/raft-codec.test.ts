@@ -2,6 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { EntryType, MessageType, type Message } from '../../../src/raft/types.js';
 import { ErrorCode, ShoalError } from '../../../src/util/errors.js';
+import { wireUintMax } from '../../../src/wire/uint.js';
 import { DecodeDropReason, countDecode, newDecodeStats } from '../../../src/wire/limits.js';
 import { WireKind } from '../../../src/wire/kind.js';
 import {
@@ -163,7 +164,24 @@ test('bad values: unknown or missing types and integers above 2^53 are refused',
   bad(decodeRaftMessage(frame({ type: 16, from: 'a' })));
   bad(decodeRaftMessage(frame({ from: 'a', term: 3 }))); // type 0 (absent)
   bad(decodeRaftMessage(frame({ type: 5, term: '9007199254740992' })));
-  t.true(decodeRaftMessage(frame({ type: 5, term: '9007199254740991' })).ok);
+  expectError(t, decodeRaftMessage(frame({ type: 5, term: '9007199254740991' })), ErrorCode.DecodeFailed, DecodeDropReason.OutOfRange);
+  t.true(decodeRaftMessage(frame({ type: 5, term: wireUintMax })).ok);
+  expectError(t, decodeRaftMessage(frame({ type: 5, term: wireUintMax + 1 })), ErrorCode.DecodeFailed, DecodeDropReason.OutOfRange);
+  for (const [what, buf] of [
+    ['entry term', reflectEncode(RaftEntryType, { term: wireUintMax + 1 })],
+    ['entry index', reflectEncode(RaftEntryType, { index: wireUintMax + 1 })],
+  ] as const) {
+    const r = decodeEntry(buf);
+    t.false(r.ok, what);
+    if (!r.ok) t.is(r.error.details?.reason, DecodeDropReason.OutOfRange, what);
+  }
+  const hs = decodeHardState(reflectEncode(RaftHardStateType, { term: wireUintMax + 1 }));
+  t.false(hs.ok);
+  for (const chunk of [{ offset: wireUintMax + 1 }, { meta: { index: wireUintMax + 1 } }, { meta: { term: wireUintMax + 1 } }]) {
+    expectError(t, decodeRaftMessage(frame({ type: 9, from: 'a', snapshot: chunk })), ErrorCode.DecodeFailed, DecodeDropReason.OutOfRange);
+  }
+  const app: Message = { type: MessageType.App, from: 'a', to: 'b', term: wireUintMax + 1, index: 0, logTerm: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context: new Uint8Array() };
+  t.throws(() => encodeRaftMessage(app), { code: 'ERR_ASSERTION' });
   bad(decodeEntry(reflectEncode(RaftEntryType, { type: 2 })));
   bad(decodeConfChange(reflectEncode(RaftConfChangeType, { type: 3, node: 'x' })));
   expectError(t, decodeRaftMessage(new Uint8Array(0)), ErrorCode.DecodeFailed, DecodeDropReason.BadKind);
