@@ -395,6 +395,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       dataDir,
       transport: this.transport,
       core: {
+        nodeId: this.nodeId,
         bootstrapExpect: opts.bootstrapExpect,
         eligible: opts.voter,
         autopilot: opts.autopilot,

@@ -16,6 +16,8 @@ export interface ControlMeta {
   /** The Raft configuration the member started with (RaftStorage.load needs it when no snapshot is stored). */
   initialConf?: ConfState;
   bootCommitment?: BootCommitment;
+  /** Joined an existing cluster with an empty log and not yet confirmed by the leader's identity record: no votes (src/control/identity.ts). */
+  fresh?: boolean;
 }
 
 /** control.json is a few hundred bytes; refuse anything absurd rather than parse it. */
@@ -38,6 +40,7 @@ export async function readControlMeta(dataDir: string): Promise<ControlMeta> {
     if (typeof o.clusterId === 'string') meta.clusterId = o.clusterId;
     if (o.initialConf && Array.isArray(o.initialConf.voters) && Array.isArray(o.initialConf.learners)) meta.initialConf = o.initialConf;
     if (o.bootCommitment && Array.isArray(o.bootCommitment.candidate)) meta.bootCommitment = o.bootCommitment;
+    if (o.fresh === true) meta.fresh = true;
     return meta;
   } catch (e) {
     throw new ShoalError(ErrorCode.CorruptRecord, `${metaFile(dataDir)} is not valid JSON`, { cause: e });

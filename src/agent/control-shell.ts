@@ -191,7 +191,12 @@ export class ControlShell implements ControlBackend {
     const seed = await entropy.seed();
     const core = new ControlCore(
       { ...options.core, name: options.name },
-      { ...(raft === undefined ? {} : { raft }), ...(meta.clusterId === undefined ? {} : { clusterId: meta.clusterId }), ...(meta.bootCommitment === undefined ? {} : { bootCommitment: meta.bootCommitment }) },
+      {
+        ...(raft === undefined ? {} : { raft }),
+        ...(meta.clusterId === undefined ? {} : { clusterId: meta.clusterId }),
+        ...(meta.bootCommitment === undefined ? {} : { bootCommitment: meta.bootCommitment }),
+        ...(meta.fresh === true ? { fresh: true } : {}),
+      },
       new SeededRng(seed),
       options.clock(),
     );
@@ -392,6 +397,12 @@ export class ControlShell implements ControlBackend {
       await this.disk.writeMeta(this.meta);
     }
     if (rd.startRaft !== undefined) await this.startRaft(rd.startRaft);
+    if (rd.identityConfirmed === true && this.meta.fresh === true) {
+      // Durable before this member's first vote: a restart must not make it fresh again, nor forget it was.
+      const { fresh: _fresh, ...rest } = this.meta;
+      this.meta = rest;
+      await this.disk.writeMeta(this.meta);
+    }
     if (rd.raft !== undefined) await this.persistAndSend(rd.raft);
     if (this.stopped) return;
     if (rd.compactedSnapshot !== undefined && this.storage !== undefined) {
@@ -421,7 +432,7 @@ export class ControlShell implements ControlBackend {
     await this.storage.save({ hardState: init.hardState, entries: init.entries, ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }) });
     this.persistedHardState = init.hardState;
     this.options.transport.setClusterId(start.clusterId);
-    this.meta = { ...this.meta, clusterId: start.clusterId, initialConf: init.conf };
+    this.meta = { ...this.meta, clusterId: start.clusterId, initialConf: init.conf, ...(start.fresh ? { fresh: true } : {}) };
     await this.disk.writeMeta(this.meta);
   }
 

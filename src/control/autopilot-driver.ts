@@ -30,6 +30,10 @@ export interface AutopilotView {
   /** The leader's progress per peer. */
   progress: Readonly<Record<string, { match: number; recentActive: boolean }>>;
   lastIndex: number;
+  /** Members of the configuration whose data directory was replaced (identity.ts): removed before anything else. */
+  replaced?: ReadonlySet<string>;
+  /** May this member be added (its identity is recorded)? Default: yes. */
+  addable?(m: MemberInfo): boolean;
 }
 
 export type AutopilotAction = { kind: 'change'; cc: ConfChange; reason: string } | { kind: 'transfer'; to: string; reason: string };
@@ -87,8 +91,17 @@ export class AutopilotDriver {
   plan(nowMs: number, view: AutopilotView): AutopilotAction | undefined {
     this.nextRunMs = nowMs + this.intervalMs;
     if (!view.voters.includes(view.leader)) return undefined; // removed, stepping down
+    // A wiped member still holds its old identity's seat: out first, it comes back as a learner.
+    const wiped = [...(view.replaced ?? [])].find((n) => n !== view.leader && (view.voters.includes(n) || view.learners.includes(n)));
+    if (wiped !== undefined) {
+      const cc: ConfChange = { type: ConfChangeType.RemoveNode, node: wiped };
+      this.inflight = { cc, sinceMs: nowMs };
+      return { kind: 'change', cc, reason: `${wiped} came back with another data directory (node id): its old identity leaves the configuration` };
+    }
     const names = new Set<string>();
-    const members = this.members.filter((m) => !names.has(m.name) && names.add(m.name));
+    const inConf = new Set([...view.voters, ...view.learners]);
+    // A member outside the configuration is a candidate only once its identity is recorded.
+    const members = this.members.filter((m) => !names.has(m.name) && names.add(m.name) && (inConf.has(m.name) || (view.addable?.(m) ?? true)));
     const plan = planVoterChange({
       nowMs,
       leader: view.leader,
@@ -125,7 +138,7 @@ export class AutopilotDriver {
       return m !== undefined && (m.state === MemberState.Alive || m.state === MemberState.Suspect) && isVoterEligible(m.tags);
     });
     if (upLearners.length >= learnerSparesMax) return undefined;
-    const candidates = this.members.filter((m) => !inConf.has(m.name) && m.state === MemberState.Alive && isVoterEligible(m.tags));
+    const candidates = this.members.filter((m) => !inConf.has(m.name) && m.state === MemberState.Alive && isVoterEligible(m.tags) && (view.addable?.(m) ?? true));
     if (candidates.length === 0) return undefined;
     // The zone with the fewest voters and learners first, then by name.
     const perZone = new Map<string, number>();

@@ -11,6 +11,8 @@ import { validateAutopilotConfig, type AutopilotConfig } from './autopilot/confi
 export interface ControlConfig {
   /** This member's name: also its Raft node id. */
   name: string;
+  /** The random id of this member's data directory (src/agent/node-id.ts); '' when unknown (identity checks off). */
+  nodeId: string;
   /** Eligible members that must see each other before a cluster bootstraps. */
   bootstrapExpect: number;
   /** May this member become a voter (the gossip tag `voter` says the same to others)? */
@@ -71,6 +73,7 @@ export function validateControlConfig(c: Partial<ControlConfig> & { name: string
     ...controlConfigDefaults,
     raft: {},
     autopilot: {},
+    nodeId: '',
     ...stripUndefined(c),
     name: c.name,
   };
@@ -89,6 +92,7 @@ export function validateControlConfig(c: Partial<ControlConfig> & { name: string
     if (!Number.isSafeInteger(v) || v <= 0) throw invalid(`${key} must be a positive integer, got ${String(v)}`, { [key]: v });
   }
   if (typeof cfg.eligible !== 'boolean') throw invalid('eligible must be a boolean', { eligible: cfg.eligible });
+  if (typeof cfg.nodeId !== 'string' || cfg.nodeId.length > 64) throw invalid('nodeId must be a string of at most 64 characters', { nodeId: cfg.nodeId });
   validateAutopilotConfig({ ...cfg.autopilot, bootstrapExpect: cfg.bootstrapExpect });
   return cfg;
 }

@@ -21,11 +21,12 @@ import type { MemberInfo } from '../gossip/events.js';
 import { validateRaftConfig, type RaftConfig } from '../raft/config.js';
 import { RaftNode } from '../raft/node.js';
 import type { RaftStatus } from '../raft/status.js';
-import { ConfChangeType, RaftRole, type Message, type RaftInitialState, type Ready } from '../raft/types.js';
+import { ConfChangeType, MessageType, RaftRole, type Message, type RaftInitialState, type Ready } from '../raft/types.js';
 import { assert } from '../util/assert.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import { AutopilotDriver, controlAutopilotConfig } from './autopilot-driver.js';
+import { identityKey, identityRecorded, planIdentities, recordedIdentity } from './identity.js';
 import { clusterIdOf } from './autopilot/tags.js';
 import { BootstrapDriver } from './bootstrap-driver.js';
 import { ControlTags } from './control-tags.js';
@@ -57,6 +58,13 @@ export type * from './control-types.js';
 export const requestIdBytesMax = 256;
 
 const autopilotRequestId = 'shoal.autopilot';
+/** Identity records written in one txn: a handful of new members at a time. */
+const identityWritesMax = 16;
+
+/** Vote and pre-vote requests (not their responses). */
+function isVoteRequest(m: Message): boolean {
+  return m.type === MessageType.Vote || m.type === MessageType.PreVote;
+}
 
 export class ControlCore {
   readonly config: ControlConfig;
@@ -75,6 +83,7 @@ export class ControlCore {
   private redecideBootstrap = false;
   private nextRaftTickMs: number;
 
+  private nextIdentityWriteMs = 0;
   private role: RaftRole | 'none' = 'none';
   private leader = '';
   /** Is this member a voter or learner? Refreshed when membership may have changed (conf change applied, snapshot). */
@@ -82,6 +91,9 @@ export class ControlCore {
   private confDirty = false;
 
   private readonly events: ControlEvent[] = [];
+  /** Joined with an empty log, own node id not yet applied: no votes, no campaign (identity.ts). */
+  private fresh: boolean;
+  private identityConfirmedOut = false;
   private startRaftOut: ControlReady['startRaft'];
   private compactedOut: ControlReady['compactedSnapshot'];
   private readonly tags: ControlTags;
@@ -104,6 +116,7 @@ export class ControlCore {
     this.tags.bootTag = this.boot.bootTag;
     this.nowMs = nowMs;
     this.nextRaftTickMs = nowMs + this.config.tickMs;
+    this.fresh = init.fresh === true && this.config.nodeId !== '';
     if (init.raft !== undefined) this.openRaft(init.raft, init.clusterId);
   }
 
@@ -147,8 +160,13 @@ export class ControlCore {
       entries: [],
       conf: { voters: outcome.voters, learners: [] },
     };
+    // Joining an existing cluster with an empty log: withhold votes until the leader records this data directory.
+    // Not a member of the committed bootstrap set: that commitment is durable proof this directory never held Raft state.
+    const c = this.boot.commitment;
+    const initialVoter = c !== undefined && !c.released && c.candidate.includes(this.config.name);
+    this.fresh = outcome.voters.length === 0 && this.config.nodeId !== '' && !initialVoter;
     this.openRaft(initial, outcome.clusterId);
-    this.startRaftOut = { initial: structuredClone(initial), clusterId: outcome.clusterId };
+    this.startRaftOut = { initial: structuredClone(initial), clusterId: outcome.clusterId, fresh: this.fresh };
   }
 
   tick(nowMs: number): void {
@@ -168,6 +186,11 @@ export class ControlCore {
   }
 
   stepRaft(msg: Message): void {
+    if (this.fresh && isVoteRequest(msg)) {
+      // Its log may lack what its old identity acknowledged: a vote now could elect a stale leader.
+      this.counters.votesWithheld++;
+      return;
+    }
     this.node?.step(msg);
   }
 
@@ -231,7 +254,12 @@ export class ControlCore {
     this.boot.unpersistedCommitment = undefined;
     if (this.compactedOut !== undefined) rd.compactedSnapshot = this.compactedOut;
     this.compactedOut = undefined;
-    if (this.node?.hasReady()) rd.raft = this.node.ready();
+    if (this.identityConfirmedOut) rd.identityConfirmed = true;
+    this.identityConfirmedOut = false;
+    if (this.node?.hasReady()) {
+      rd.raft = this.node.ready();
+      if (this.fresh) rd.raft = this.withoutCampaign(rd.raft);
+    }
     this.outstanding = rd;
     return rd;
   }
@@ -260,6 +288,11 @@ export class ControlCore {
       if (context !== undefined) this.requests.onReadIndex(context, rs.index);
     }
     node.advance(rd);
+    if (this.fresh && recordedIdentity(this.state.store, this.config.name) === this.config.nodeId) {
+      // The leader recorded this data directory: the old identity is out of the configuration, votes are safe.
+      this.fresh = false;
+      this.identityConfirmedOut = true;
+    }
     if (this.confDirty) this.refreshConf(node);
     this.requests.answerReads(this.state.appliedIndex, (id, q) => this.state.read(id, q));
     if (this.state.snapshotDue(this.config.snapshotEveryEntries)) {
@@ -330,8 +363,17 @@ export class ControlCore {
     const cmd = this.leases.tick(this.state.store, this.nowMs, busy, () => this.internalClient.next());
     if (cmd !== undefined) this.proposeInternal(node, cmd);
     if (this.autopilot.due(this.nowMs)) {
+      const replaced = this.identityDuty(node, busy || cmd !== undefined);
       const s = node.status();
-      const action = this.autopilot.plan(this.nowMs, { leader: this.config.name, voters: s.voters, learners: s.learners, progress: s.progress, lastIndex: s.lastIndex });
+      const action = this.autopilot.plan(this.nowMs, {
+        leader: this.config.name,
+        voters: s.voters,
+        learners: s.learners,
+        progress: s.progress,
+        lastIndex: s.lastIndex,
+        replaced,
+        addable: (m) => this.config.nodeId === '' || identityRecorded(this.state.store, m),
+      });
       if (action?.kind === 'change') {
         this.counters.confChangesProposed++;
         node.proposeConfChange(action.cc, tagBytes(this.tagFor(autopilotRequestId)));
@@ -340,6 +382,32 @@ export class ControlCore {
       }
     }
     this.tags.leaderRevision(this.state.store.revision, this.nowMs);
+  }
+
+  /** A fresh member's own vote requests are not sent: it cannot win, and its term does not disturb the cluster. */
+  private withoutCampaign(rd: Ready): Ready {
+    const messages = rd.messages.filter((m) => !isVoteRequest(m));
+    if (messages.length === rd.messages.length) return rd;
+    this.counters.votesWithheld += rd.messages.length - messages.length;
+    return { ...rd, messages };
+  }
+
+  /**
+   * The leader's identity duty (identity.ts), once per autopilot interval:
+   * record the node id of members it may add (and adopt those of members
+   * already in), and name the wiped ones for autopilot to remove first.
+   */
+  private identityDuty(node: RaftNode, busy: boolean): ReadonlySet<string> {
+    if (this.config.nodeId === '') return new Set();
+    const s = node.status();
+    const plan = planIdentities(this.state.store, this.config.name, this.lastMembers, new Set([...s.voters, ...s.learners]));
+    if (!busy && plan.writes.length > 0 && this.nowMs >= this.nextIdentityWriteMs) {
+      this.nextIdentityWriteMs = this.nowMs + this.config.autopilotIntervalMs;
+      const puts = plan.writes.slice(0, identityWritesMax).map((w) => ({ put: { key: identityKey(w.name), value: new TextEncoder().encode(w.nodeId) } }));
+      this.counters.identitiesRecorded += puts.length;
+      this.proposeInternal(node, { type: 'txn', req: this.internalClient.next(), compare: [], success: puts as never, failure: [] });
+    }
+    return new Set(plan.replaced);
   }
 
   private proposeInternal(node: RaftNode, cmd: Command): void {

@@ -19,6 +19,12 @@ export interface ControlInit {
   clusterId?: string;
   /** A bootstrap commitment persisted earlier (ControlReady.bootCommitment); never changes once made. */
   bootCommitment?: BootCommitment;
+  /**
+   * This member joined an existing cluster with an empty log and has not yet
+   * applied the record of its own node id (identity.ts): it neither votes nor
+   * campaigns. Persisted with startRaft.fresh, cleared by identityConfirmed.
+   */
+  fresh?: boolean;
 }
 
 export type ReadQuery =
@@ -51,7 +57,9 @@ export interface ControlReady {
    * The core just bootstrapped or joined: the shell creates Raft storage holding
    * `initial` (and `clusterId`) durably before it persists `raft`.
    */
-  startRaft?: { initial: RaftInitialState; clusterId: string };
+  startRaft?: { initial: RaftInitialState; clusterId: string; fresh: boolean };
+  /** This member applied the record of its own node id: persist that it is no longer fresh (it votes from now on). */
+  identityConfirmed?: true;
   /** Persist durably (never to change) BEFORE advertising `tags`. */
   bootCommitment?: BootCommitment;
   /**
@@ -100,6 +108,11 @@ export interface ControlCounters {
   confChangesProposed: number;
   leaseExpiriesProposed: number;
   eventsDropped: number;
+  /** Vote requests this fresh member withheld (received, dropped) or did not send (its own campaign). */
+  votesWithheld: number;
+  /** Identity records the leader wrote, and wiped members it removed from the configuration. */
+  identitiesRecorded: number;
+  identitiesReplaced: number;
 }
 
 export function newControlCounters(): ControlCounters {
@@ -115,5 +128,8 @@ export function newControlCounters(): ControlCounters {
     confChangesProposed: 0,
     leaseExpiriesProposed: 0,
     eventsDropped: 0,
+    votesWithheld: 0,
+    identitiesRecorded: 0,
+    identitiesReplaced: 0,
   };
 }

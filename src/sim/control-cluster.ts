@@ -167,6 +167,11 @@ export class ControlCluster {
     this.inFlight.delete(name);
   }
 
+  /** The crashed member's data directory is lost (a replaced disk): it restarts empty, with a new node id. */
+  wipe(name: string): void {
+    this.must(name).wipe();
+  }
+
   /** Graceful leave (the agent's stop with leave): gossip Leave, leadership handed off, then the process stops. */
   leave(name: string): void {
     this.runner.markAsync();

@@ -80,9 +80,9 @@ export class SimControlMember {
   readonly name: string;
   readonly addr: Address;
   readonly userTags: Tags;
-  /** Made once per data directory, as node-id.ts does: survives crashes. */
-  readonly nodeId: string;
-  readonly disk: SimControlDisk;
+  /** Made once per data directory, as node-id.ts does: survives crashes, not a wipe. */
+  nodeId: string;
+  disk: SimControlDisk;
   status: MemberStatus = 'new';
   transport: SimClusterTransport | undefined;
   gossip: GossipShell | undefined;
@@ -109,12 +109,24 @@ export class SimControlMember {
     this.nodeId = hex(ctx.rng, 4);
     this.fixedTags = { [TAG_NODE_ID]: this.nodeId };
     if (ctx.control.eligible === false) this.fixedTags[TAG_VOTER] = 'false';
-    this.disk = new SimControlDisk(ctx.disk, (previous, next) => {
+    this.disk = this.newDisk();
+  }
+
+  private newDisk(): SimControlDisk {
+    return new SimControlDisk(this.ctx.disk, (previous, next) => {
       const conf = next.initialConf;
       if (conf === undefined || next.clusterId === undefined) return;
       if (previous.initialConf !== undefined && previous.clusterId === next.clusterId && JSON.stringify(previous.initialConf) === JSON.stringify(conf)) return;
-      ctx.listener.started(this, next.clusterId, [...conf.voters]);
+      this.ctx.listener.started(this, next.clusterId, [...conf.voters]);
     });
+  }
+
+  /** A replaced disk or a mistaken rm: while stopped, the data directory is lost; the next start makes a new node id. */
+  wipe(): void {
+    assert(!this.live, `${this.name} must be stopped to wipe its data directory`);
+    this.disk = this.newDisk();
+    this.nodeId = hex(this.ctx.rng, 4);
+    this.fixedTags[TAG_NODE_ID] = this.nodeId;
   }
 
   /** The process runs (paused or not, leaving or not). */
@@ -232,7 +244,7 @@ export class SimControlMember {
     const shell = await ControlShell.open({
       name: this.name,
       transport,
-      core: { ...this.ctx.control },
+      core: { ...this.ctx.control, nodeId: this.ctx.control.nodeId ?? this.nodeId },
       clock: () => scheduler.nowMs,
       timers,
       disk: this.disk.open({ scheduler, runner: this.ctx.runner, owner: this.addr, rng: runRng.fork() }),
