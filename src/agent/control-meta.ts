@@ -5,7 +5,8 @@
  * commitment (written once, never changed). Written to a temp file, fsynced
  * and renamed, so a crash leaves the old or the new file.
  */
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileDurably } from '../storage/atomic-file.js';
 import * as path from 'node:path';
 import type { BootCommitment } from '../control/autopilot/bootstrap.js';
 import type { ConfState } from '../raft/types.js';
@@ -48,20 +49,5 @@ export async function readControlMeta(dataDir: string): Promise<ControlMeta> {
 }
 
 export async function writeControlMeta(dataDir: string, meta: ControlMeta): Promise<void> {
-  const file = metaFile(dataDir);
-  const tmp = `${file}.tmp`;
-  const fh = await open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(JSON.stringify(meta) + '\n');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  const dir = await open(dataDir, 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await writeFileDurably(metaFile(dataDir), JSON.stringify(meta) + '\n');
 }

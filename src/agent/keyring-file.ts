@@ -7,7 +7,8 @@
  *
  *   {"primary": "<base64>", "keys": ["<base64>", ...], "verifyIncoming": true, "verifyOutgoing": true}
  */
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileDurably } from '../storage/atomic-file.js';
 import * as path from 'node:path';
 import { Keyring, formatKey, keyringKeysMax, parseKey } from '../wire/crypto.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
@@ -60,7 +61,6 @@ export async function readKeyringFile(dataDir: string): Promise<KeyringState | u
 
 export async function writeKeyringFile(dataDir: string, state: KeyringState): Promise<void> {
   const file = keyringFile(dataDir);
-  const tmp = `${file}.tmp`;
   const body = {
     primary: formatKey(state.keyring.primaryKey),
     keys: state.keyring.keys.map(formatKey),
@@ -68,18 +68,5 @@ export async function writeKeyringFile(dataDir: string, state: KeyringState): Pr
     verifyOutgoing: state.verifyOutgoing,
   };
   // The keys are secrets: owner-only.
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(JSON.stringify(body, null, 2) + '\n');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  const dir = await open(dataDir, 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await writeFileDurably(file, JSON.stringify(body, null, 2) + '\n', 0o600);
 }

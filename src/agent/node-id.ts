@@ -5,7 +5,8 @@
  * Without a data directory the id is new on every start.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileDurably } from '../storage/atomic-file.js';
 import * as path from 'node:path';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 
@@ -31,20 +32,6 @@ export async function loadNodeId(dataDir: string | undefined): Promise<string> {
     }
   }
   const id = newNodeId();
-  const tmp = `${file}.tmp`;
-  const fh = await open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(id + '\n');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  const dir = await open(dataDir, 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await writeFileDurably(file, id + '\n');
   return id;
 }

@@ -11,7 +11,8 @@ import { bindUdp, closeServer, listenTcp, listenTls } from '../transport/sockets
 import { formatHostPort, parseHostPort, type Address, type HostPort } from '../util/address.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import type { ClusterConnection } from './connection.js';
-import { decodeErrorPayload, encodeErrorPayload } from './error-payload.js';
+import { decodeErrorPayload } from './error-payload.js';
+import { serveRequest } from './serve.js';
 import type { FrameHeader } from './frame-header.js';
 import type { KnownMember, NodeIdentity } from './identity.js';
 import { Dialer } from './outbound.js';
@@ -317,46 +318,25 @@ export class ClusterNetTransport implements ClusterTransport {
   }
 
   private serve(conn: ClusterConnection, head: FrameHeader, payload: Uint8Array, handler: StreamHandler | undefined): void {
-    const answer = (type: FrameType, body: Uint8Array): void => {
-      if (conn.write(type, head.kind, head.requestId, body) !== undefined) this.stats.framesRefused++;
-    };
-    if (handler?.request === undefined) {
-      this.stats.framesUnrouted++;
-      answer(FrameType.ErrorResponse, encodeErrorPayload(new ShoalError(ErrorCode.Unavailable, `${this.local.name} serves no requests of kind ${head.kind}`)));
-      return;
+    let inProgress = this.serving.get(conn);
+    if (inProgress === undefined) {
+      inProgress = new Set();
+      this.serving.set(conn, inProgress);
     }
-    let set = this.serving.get(conn);
-    if (set === undefined) {
-      set = new Set();
-      this.serving.set(conn, set);
-    }
-    if (set.size >= this.limits.servingRequestsMax) {
-      this.stats.requestsRefusedBusy++;
-      answer(FrameType.ErrorResponse, encodeErrorPayload(new ShoalError(ErrorCode.Unavailable, `${this.local.name} is serving ${set.size} requests from ${conn.peer.name}`)));
-      return;
-    }
-    const ac = new AbortController();
-    set.add(ac);
-    let result: Promise<Uint8Array>;
-    try {
-      result = handler.request(conn.peer, payload, ac.signal);
-    } catch (e) {
-      result = Promise.reject(e);
-    }
-    result.then(
-      (body) => {
-        set.delete(ac);
-        this.stats.requestsServed++;
-        answer(FrameType.Response, body);
+    serveRequest(handler, payload, {
+      selfName: this.local.name,
+      kind: head.kind,
+      peer: conn.peer,
+      stats: this.stats,
+      servingMax: this.limits.servingRequestsMax,
+      inProgress,
+      answer: (type, body) => {
+        if (conn.write(type, head.kind, head.requestId, body) !== undefined) this.stats.framesRefused++;
       },
-      (e: unknown) => {
-        set.delete(ac);
-        if (!(e instanceof ShoalError)) {
-          this.stats.handlerErrors++;
-          this.lastHandlerError = e;
-        }
-        answer(FrameType.ErrorResponse, encodeErrorPayload(e));
+      bug: (e) => {
+        this.lastHandlerError = e;
       },
-    );
+    });
   }
+
 }

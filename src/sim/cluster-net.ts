@@ -33,7 +33,8 @@
  * member holds or cancels them with the rest of its process. All randomness
  * comes from the Rng given; all time from the Scheduler.
  */
-import { decodeErrorPayload, encodeErrorPayload } from '../cluster/error-payload.js';
+import { decodeErrorPayload } from '../cluster/error-payload.js';
+import { serveRequest } from '../cluster/serve.js';
 import { frameHeaderBytes } from '../cluster/frame-header.js';
 import { checkPeer, type KnownMember, type NodeIdentity } from '../cluster/identity.js';
 import { FrameType, type RefuseReason, type StreamKind } from '../cluster/kinds.js';
@@ -431,49 +432,28 @@ export class SimClusterTransport implements ClusterTransport {
   }
 
   private serve(from: Address, peer: PeerInfo, msg: Extract<SimWire, { t: 'frame' }>, handler: StreamHandler | undefined): void {
-    const answer = (type: FrameType, body: Uint8Array): void => {
-      if (this.state !== 'open') return;
-      this.writeFrame(from, type, msg.kind, msg.requestId, body);
-    };
-    if (handler?.request === undefined) {
-      this.stats.framesUnrouted++;
-      answer(FrameType.ErrorResponse, encodeErrorPayload(new ShoalError(ErrorCode.Unavailable, `${this.local.name} serves no requests of kind ${msg.kind}`)));
-      return;
+    let inProgress = this.serving.get(from);
+    if (inProgress === undefined) {
+      inProgress = new Set();
+      this.serving.set(from, inProgress);
     }
-    let set = this.serving.get(from);
-    if (set === undefined) {
-      set = new Set();
-      this.serving.set(from, set);
-    }
-    if (set.size >= this.limits.servingRequestsMax) {
-      this.stats.requestsRefusedBusy++;
-      answer(FrameType.ErrorResponse, encodeErrorPayload(new ShoalError(ErrorCode.Unavailable, `${this.local.name} is serving ${set.size} requests from ${peer.name}`)));
-      return;
-    }
-    const ac = new AbortController();
-    set.add(ac);
-    this.net.runner.markAsync();
-    let result: Promise<Uint8Array>;
-    try {
-      result = handler.request(peer, msg.payload, ac.signal);
-    } catch (e) {
-      result = Promise.reject(e);
-    }
-    result.then(
-      (body) => {
-        set.delete(ac);
-        this.stats.requestsServed++;
-        answer(FrameType.Response, body);
+    // The handler's answer settles in a promise: the runner drains microtasks after this event.
+    if (handler?.request !== undefined) this.net.runner.markAsync();
+    serveRequest(handler, msg.payload, {
+      selfName: this.local.name,
+      kind: msg.kind,
+      peer,
+      stats: this.stats,
+      servingMax: this.limits.servingRequestsMax,
+      inProgress,
+      answer: (type, body) => {
+        if (this.state !== 'open') return;
+        this.writeFrame(from, type, msg.kind, msg.requestId, body);
       },
-      (e: unknown) => {
-        set.delete(ac);
-        if (!(e instanceof ShoalError)) {
-          this.stats.handlerErrors++;
-          this.lastHandlerError = e;
-        }
-        answer(FrameType.ErrorResponse, encodeErrorPayload(e));
+      bug: (e) => {
+        this.lastHandlerError = e;
       },
-    );
+    });
   }
 
   /** Tell the owner of a refusal it decided (a hook: a throw is counted, the refusal stands). */
