@@ -484,7 +484,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
   private failPlane(plane: string, e: unknown): void {
     if (this.failure !== undefined) return;
     const error = e instanceof Error ? e : new Error(String(e));
-    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    const cause = error.cause instanceof Error && !error.message.includes(error.cause.message) ? `: ${error.cause.message}` : '';
     this.failure = `${plane} plane halted: ${error.message}${cause}`;
     this.emit('control-failed', error);
     void this.stop({ leave: true });

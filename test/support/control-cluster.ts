@@ -23,6 +23,8 @@ export interface ControlNodeProc {
   proc: ChildProcess | undefined;
   /** The last lines the agent wrote to stderr (bounded), for failure messages. */
   log: string[];
+  /** How the last process exited (code, or null after a signal); undefined while it runs or before it ran. */
+  exitCode?: number | null;
 }
 
 export interface LocalControlClusterOptions {
@@ -114,8 +116,12 @@ export class LocalControlCluster {
       n.log.push(...lines);
       if (n.log.length > logLinesMax) n.log.splice(0, n.log.length - logLinesMax);
     });
-    proc.once('exit', () => {
-      if (n.proc === proc) n.proc = undefined;
+    n.exitCode = undefined;
+    proc.once('exit', (code) => {
+      if (n.proc === proc) {
+        n.proc = undefined;
+        n.exitCode = code;
+      }
     });
   }
 
