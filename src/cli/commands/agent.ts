@@ -106,7 +106,7 @@ export async function runAgentCommand(opts: AgentCommandOptions, io: CliIo): Pro
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     process.on('SIGHUP', onHup);
-    agent.on('control-failed', (e) => io.err(`shoal: error: the control plane halted: ${e.message}${e.cause instanceof Error ? `: ${e.cause.message}` : ''}; leaving the cluster`));
+    agent.on('control-failed', () => io.err(`shoal: error: ${agent.failureReason ?? 'the control plane halted'}; leaving the cluster`));
     agent.on('listener-error', ({ event, error }) => io.err(`shoal: error: a ${event} listener threw: ${error instanceof Error ? error.message : String(error)}`));
     agent.once('stopped', () => {
       process.off('SIGTERM', onSignal);
