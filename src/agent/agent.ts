@@ -14,7 +14,7 @@ import { WireKind, peekWireKind } from '../wire/kind.js';
 import { formatHostPort, parseHostPort, type Address, type HostPort } from '../util/address.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import { SeededRng, cryptoSeed } from '../util/rng.js';
-import { buildGossipConfig, validateAgentConfig, validateTags, type AgentConfig, type ResolvedAgentConfig } from './config.js';
+import { buildGossipConfig, validateAgentConfig, validateTags, validateUserTags, type AgentConfig, type ResolvedAgentConfig } from './config.js';
 import { GossipShell, monotonicMs, type GossipShellStats } from './gossip-shell.js';
 import { JoinTracker, resolveSeed } from './join.js';
 import { SnapshotLimits, readSnapshot, writeSnapshot } from './snapshot.js';
@@ -373,7 +373,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
   /** Replace this node's tags; spreads by gossip with a new incarnation. */
   setTags(tags: Record<string, string>): void {
     this.assertRunning();
-    const checked: Tags = validateTags('tags', tags);
+    const checked: Tags = validateUserTags('tags', tags);
     this.settings.tags = { ...checked };
     this.applyTags();
   }

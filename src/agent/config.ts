@@ -107,6 +107,11 @@ export const AgentDefaults = {
   nameMaxBytes: 128,
   /** Sum of the UTF-8 bytes of all tag keys and values (memberlist's MetaMaxSize). */
   tagsMaxBytes: 512,
+  /**
+   * Of those, what the agent's own tags may need (shoal.id, voter, shoal.cluster, shoal.boot,
+   * shoal.rev): user tags get the rest, so a member never fails to advertise its control state.
+   */
+  reservedTagsBytes: 192,
   joinSeedsMax: 64,
   /** The label travels in every handshake (and later in every packet's authenticated data): keep it short. */
   clusterLabelMaxBytes: 64,
@@ -140,7 +145,12 @@ function positiveInt(field: string, value: unknown, fallback: number): number {
   return value;
 }
 
-export function validateTags(field: string, tags: unknown): Record<string, string> {
+/** User tags: what the agent's own tags leave of the limit (refused at start and in setTags, never silently later). */
+export function validateUserTags(field: string, tags: unknown): Record<string, string> {
+  return validateTags(field, tags, AgentDefaults.tagsMaxBytes - AgentDefaults.reservedTagsBytes);
+}
+
+export function validateTags(field: string, tags: unknown, maxBytes: number = AgentDefaults.tagsMaxBytes): Record<string, string> {
   if (tags === undefined) return {};
   if (tags === null || typeof tags !== 'object' || Array.isArray(tags)) throw invalid(field, 'must be a map of strings');
   let sizeBytes = 0;
@@ -149,8 +159,8 @@ export function validateTags(field: string, tags: unknown): Record<string, strin
     if (typeof v !== 'string') throw invalid(field, `value of "${k}" must be a string`);
     sizeBytes += Buffer.byteLength(k) + Buffer.byteLength(v);
   }
-  if (sizeBytes > AgentDefaults.tagsMaxBytes) {
-    throw invalid(field, `take ${sizeBytes} bytes, more than ${AgentDefaults.tagsMaxBytes}`);
+  if (sizeBytes > maxBytes) {
+    throw invalid(field, `take ${sizeBytes} bytes, more than ${maxBytes}${maxBytes < AgentDefaults.tagsMaxBytes ? ` (${AgentDefaults.reservedTagsBytes} of the ${AgentDefaults.tagsMaxBytes} are kept for the agent's own tags)` : ''}`);
   }
   return { ...(tags as Record<string, string>) };
 }
@@ -181,7 +191,7 @@ export function validateAgentConfig(config: AgentConfig): ResolvedAgentConfig {
   if (config.dataDir !== undefined && (typeof config.dataDir !== 'string' || config.dataDir.length === 0)) {
     throw invalid('dataDir', 'must be a non-empty path');
   }
-  const tags = validateTags('tags', config.tags);
+  const tags = validateUserTags('tags', config.tags);
   const gossip = config.gossip ?? {};
   if (gossip === null || typeof gossip !== 'object') throw invalid('gossip', 'must be an object');
   // Check the overrides now, with a placeholder address: the real one is known after binding.

@@ -24,6 +24,7 @@ const bad: [string, AgentConfig, string][] = [
   ['unknown preset', { preset: 'fast' as 'lan' }, 'preset'],
   ['tags not strings', { tags: { a: 1 as unknown as string } }, 'tags'],
   ['tags too big', { tags: { big: 'x'.repeat(600) } }, 'tags'],
+  ['tags that leave no room for the agent\'s own', { tags: { big: 'x'.repeat(400) } }, 'tags'],
   ['gossip override out of range', { gossip: { probeIntervalMs: 0 } }, 'probeIntervalMs'],
   ['gossip timeout not below interval', { gossip: { probeIntervalMs: 100, probeTimeoutMs: 200 } }, 'probeTimeoutMs'],
   ['negative join timeout', { joinTimeoutMs: -1 }, 'joinTimeoutMs'],
