@@ -109,8 +109,12 @@ export async function waitForAgreedLeader(cluster: LocalControlCluster, timeoutM
   }
 }
 
-export async function startBenchCluster(bin: string, extraArgs: string[] = []): Promise<{ cluster: LocalControlCluster; leader: string; follower: string }> {
-  const cluster = new LocalControlCluster({ bin, size: 3, startTimeoutMs: 30_000, extraArgs });
+export async function startBenchCluster(
+  bin: string,
+  extraArgs: string[] = [],
+  argsFor?: (index: number) => string[],
+): Promise<{ cluster: LocalControlCluster; leader: string; follower: string }> {
+  const cluster = new LocalControlCluster({ bin, size: 3, startTimeoutMs: 30_000, extraArgs, ...(argsFor === undefined ? {} : { argsFor }) });
   await cluster.start();
   const status = await waitForAgreedLeader(cluster, 60_000);
   if (status === undefined) {
