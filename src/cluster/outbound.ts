@@ -170,11 +170,8 @@ export class Dialer {
       if (this.peers.size >= this.ctx.limits.outboundMax) this.evictOldest();
       p = new OutboundPeer(to);
       this.peers.set(to, p);
-    } else {
-      // Most recently used last: the first entry is the one to evict.
-      this.peers.delete(to);
-      this.peers.set(to, p);
     }
+    // Oldest first: eviction (past outboundMax, rare) takes the longest-known idle peer; no reordering on the hot path.
     return p;
   }
 
