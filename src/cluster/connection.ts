@@ -46,6 +46,7 @@ export class ClusterConnection {
   private flushScheduled = false;
   private closedReason: ShoalError | undefined;
   private readonly decoder: FrameDecoder;
+  private readonly innerDecoder: FrameDecoder | undefined;
 
   constructor(
     readonly socket: net.Socket,
@@ -59,7 +60,9 @@ export class ClusterConnection {
     /** Set when the handshake was sealed: every frame after it is too. */
     private readonly ciphers?: StreamCiphers,
   ) {
-    this.decoder = new FrameDecoder(limits.frameMaxBytes + (ciphers === undefined ? 0 : sessionTagBytes));
+    // With session keys the outer decoder reads sealed records and an inner one the frames inside them.
+    this.decoder = new FrameDecoder(ciphers === undefined ? limits.frameMaxBytes : limits.frameMaxBytes + 4 + sessionTagBytes);
+    this.innerDecoder = ciphers === undefined ? undefined : new FrameDecoder(limits.frameMaxBytes);
     socket.setTimeout(limits.idleTimeoutMs);
     socket.on('timeout', () => {
       // A long request (a watch poll) is activity even when no byte moves.
@@ -96,15 +99,7 @@ export class ClusterConnection {
         details: { queuedFrames: this.queuedFrames, queuedBytes: this.queuedBytes },
       });
     }
-    if (this.ciphers === undefined) this.queue.push({ head: encodeFrameHead(type, kind, requestId, payload.length), payload, done });
-    else {
-      // Sealed here, in write order: both sides count frames for the nonce.
-      const head = encodeFrameHead(type, kind, requestId, payload.length);
-      const sealed = this.ciphers.send.seal(Buffer.concat([head.subarray(4), payload]));
-      const prefix = Buffer.allocUnsafe(4);
-      prefix.writeUInt32BE(sealed.length, 0);
-      this.queue.push({ head: prefix, payload: sealed, done });
-    }
+    this.queue.push({ head: encodeFrameHead(type, kind, requestId, payload.length), payload, done });
     this.queuedBytes += payload.length;
     if (!this.flushScheduled) {
       // Everything written in this turn of the event loop leaves in one corked write.
@@ -134,7 +129,7 @@ export class ClusterConnection {
     const f = this.queue[this.queueHead]!;
     this.queue[this.queueHead] = undefined as unknown as QueuedFrame;
     this.queueHead++;
-    this.queuedBytes -= f.payload.length - (this.ciphers === undefined ? 0 : sessionTagBytes + frameHeaderBytes);
+    this.queuedBytes -= f.payload.length;
     if (this.queueHead >= queueCompactSlots || this.queueHead === this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
@@ -145,6 +140,7 @@ export class ClusterConnection {
   private flush(): void {
     const s = this.socket;
     if (this.closedReason !== undefined || this.queuedFrames === 0) return;
+    if (this.ciphers !== undefined) return this.flushSealed(this.ciphers.send);
     s.cork();
     while (this.queuedFrames > 0 && s.writableLength < this.limits.socketBufferMaxBytes) {
       const f = this.take();
@@ -161,21 +157,79 @@ export class ClusterConnection {
     // Anything left waits for 'drain'.
   }
 
+  /**
+   * With session keys: the frames queued in this turn (up to one record's
+   * worth) are sealed together as one record, u32 length + AEAD(frames in
+   * their plain wire form): one cipher per turn instead of one per frame.
+   * Records are sealed in write order; both sides count them for the nonce.
+   */
+  private flushSealed(cipher: FrameCipher): void {
+    const s = this.socket;
+    while (this.queuedFrames > 0 && s.writableLength < this.limits.socketBufferMaxBytes) {
+      const parts: Uint8Array[] = [];
+      const dones: ((err: ShoalError | undefined) => void)[] = [];
+      let bytes = 0;
+      while (this.queuedFrames > 0) {
+        const next = this.queue[this.queueHead]!;
+        const size = next.head.length + next.payload.length;
+        if (parts.length > 0 && bytes + size > this.recordPlainMaxBytes) break;
+        const f = this.take();
+        parts.push(f.head, f.payload);
+        bytes += size;
+        if (f.done !== undefined) dones.push(f.done);
+        this.stats.framesSent++;
+        this.stats.frameBytesSent += f.payload.length;
+      }
+      const sealed = cipher.seal(Buffer.concat(parts, bytes));
+      const prefix = Buffer.allocUnsafe(4);
+      prefix.writeUInt32BE(sealed.length, 0);
+      s.cork();
+      s.write(prefix);
+      if (dones.length === 0) s.write(sealed);
+      else {
+        s.write(sealed, (err) => {
+          const e = err ? new ShoalError(ErrorCode.Unreachable, `write to ${this.peer.name} failed: ${err.message}`, { cause: err }) : undefined;
+          for (const done of dones) done(e);
+        });
+      }
+      s.uncork();
+    }
+    // Anything left waits for 'drain'.
+  }
+
+  /** Plaintext bytes of one sealed record: one maximal frame with its headers always fits. */
+  private get recordPlainMaxBytes(): number {
+    return this.limits.frameMaxBytes + 4;
+  }
+
   private onData(chunk: Buffer): void {
     if (this.closedReason !== undefined) return;
-    const res = this.decoder.push(chunk);
-    for (const wire of res.frames) {
+    if (this.ciphers !== undefined) return this.onSealedData(chunk, this.ciphers.recv);
+    this.onFrames(this.decoder.push(chunk));
+  }
+
+  /** Records open into the plain frame stream, which the inner decoder splits (bounded like any stream). */
+  private onSealedData(chunk: Buffer, cipher: FrameCipher): void {
+    const records = this.decoder.push(chunk);
+    for (const record of records.frames) {
       if (this.closedReason !== undefined) return;
-      let frame = wire;
-      if (this.ciphers !== undefined) {
-        const opened = this.ciphers.recv.open(wire);
-        if (opened instanceof ShoalError) {
-          this.stats.framesUnauthenticated++;
-          this.close(opened);
-          return;
-        }
-        frame = opened;
+      const opened = cipher.open(record);
+      if (opened instanceof ShoalError) {
+        this.stats.framesUnauthenticated++;
+        this.close(opened);
+        return;
       }
+      this.onFrames(this.innerDecoder!.push(Buffer.from(opened.buffer, opened.byteOffset, opened.byteLength)));
+    }
+    if (!records.ok) {
+      this.stats.framesOversized++;
+      this.close(new ShoalError(ErrorCode.FrameTooLarge, `sealed record of ${records.declaredBytes} bytes from ${this.peer.name} is too large`));
+    }
+  }
+
+  private onFrames(res: ReturnType<FrameDecoder['push']>): void {
+    for (const frame of res.frames) {
+      if (this.closedReason !== undefined) return;
       const head = decodeFrameHead(frame);
       if (head === undefined) {
         this.stats.framesMalformed++;

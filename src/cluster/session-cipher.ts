@@ -1,10 +1,11 @@
 /**
- * Sealing the frames of one established stream: AES-256-GCM with a key per
+ * Sealing one established stream: AES-256-GCM with a key per
  * direction, derived (HKDF-SHA256) from the cluster key that opened the
  * handshake and both sides' fresh nonces, and a 96-bit nonce that counts
- * frames, so a frame replayed, dropped, reordered or moved to another stream
- * fails authentication and closes the connection. Nothing of the nonce
- * travels: each side counts. 16 bytes of tag per frame.
+ * records (connection.ts seals all the frames of one write turn as one
+ * record), so a record replayed, dropped, reordered or moved to another
+ * stream fails authentication and closes the connection. Nothing of the
+ * nonce travels: each side counts. 16 bytes of tag per record.
  */
 import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import { ErrorCode, ShoalError } from '../util/errors.js';
