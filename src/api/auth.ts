@@ -17,7 +17,7 @@
  *      never grants.
  *
  * Scopes, from least to most: read < write < manage.
- *   read:   GET (and HEAD) of members, health, raft status, config reads and watches.
+ *   read:   GET (and HEAD) of members, health, raft status, agent stats, config reads and watches.
  *   write:  read, and config writes, txn, compact, leases, join.
  *   manage: everything: also /v1/acl/* (tokens), /v1/leave, /v1/raft/transfer-leader,
  *           /v1/raft/remove-peer. Only the management token has it.
@@ -36,7 +36,7 @@ const under = (path: string, prefix: string): boolean => path === prefix || path
 
 /** GET routes a read token may call. */
 function isReadRoute(path: string): boolean {
-  return path === '/v1/members' || path === '/v1/health' || path === '/v1/raft/status' || under(path, '/v1/config');
+  return path === '/v1/members' || path === '/v1/health' || path === '/v1/raft/status' || path === '/v1/agent/stats' || under(path, '/v1/config');
 }
 
 /** Routes a write token may call with any other method. */
@@ -81,7 +81,8 @@ export function isJsonContentType(header: string | undefined): boolean {
   return header.split(';')[0]!.trim().toLowerCase() === 'application/json';
 }
 
-function hasBody(req: http.IncomingMessage): boolean {
+/** Whether the request declares a body (Content-Length above 0, or chunked). */
+export function hasBody(req: http.IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

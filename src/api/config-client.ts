@@ -62,11 +62,18 @@ export class ConfigClient extends ApiClient {
     }
   }
 
-  range(prefix: string, options: CallOptions & { serializable?: boolean; revision?: number; limit?: number } = {}): Promise<RangeView> {
+  /** One page; with more: true, call again with continuation: page.continuation for the next (same revision). */
+  range(
+    prefix: string,
+    options: CallOptions & { serializable?: boolean; revision?: number; limit?: number; limitBytes?: number; after?: string; continuation?: string } = {},
+  ): Promise<RangeView> {
     const q = new URLSearchParams({ prefix });
     if (options.serializable) q.set('serializable', 'true');
     if (options.revision !== undefined) q.set('revision', String(options.revision));
     if (options.limit !== undefined) q.set('limit', String(options.limit));
+    if (options.limitBytes !== undefined) q.set('limitBytes', String(options.limitBytes));
+    if (options.after !== undefined) q.set('after', options.after);
+    if (options.continuation !== undefined) q.set('continuation', options.continuation);
     return this.request('GET', `/v1/config?${q}`, undefined, ConfigClientLimits.writeTimeoutMs, options.signal);
   }
 

@@ -18,7 +18,9 @@ export const STATUS_BY_CODE: Readonly<Partial<Record<string, number>>> = {
   [ErrorCode.NotFound]: 404,
   [ErrorCode.Conflict]: 409,
   [ErrorCode.Compacted]: 410,
+  [ErrorCode.NoSpace]: 507,
   [ErrorCode.ResourceExhausted]: 429,
+  [ErrorCode.RateLimited]: 429,
   [ErrorCode.SessionExpired]: 409,
   [ErrorCode.StaleRequest]: 409,
   [ErrorCode.JoinFailed]: 503,
@@ -127,6 +129,8 @@ export function sendError(res: http.ServerResponse, e: unknown): void {
     // Refused before (or while) its body was read: close rather than read the rest of a body nobody wants.
     if (status === 413 || status === 401 || status === 403 || status === 415) res.setHeader('connection', 'close');
     if (status === 401) res.setHeader('www-authenticate', 'Bearer realm="shoal"');
+    const retryAfterMs = error.details?.retryAfterMs;
+    if (status === 429 && typeof retryAfterMs === 'number') res.setHeader('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
   }
   sendJson(res, status, { error });
 }

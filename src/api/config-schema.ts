@@ -78,7 +78,11 @@ function checkList(value: unknown, field: string): unknown[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw badField(field, `${field} must be a list`);
   if (value.length > storeLimits.txnOpsMax) {
-    throw badField(field, `${field} has ${value.length} entries, at most ${storeLimits.txnOpsMax}`);
+    throw new HttpError(400, ErrorCode.BadRequest, `${field} has ${value.length} entries, at most ${storeLimits.txnOpsMax}`, {
+      field,
+      count: value.length,
+      limit: storeLimits.txnOpsMax,
+    });
   }
   return value;
 }

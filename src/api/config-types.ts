@@ -30,6 +30,12 @@ export interface ReadOptions {
 export interface RangeOptions extends ReadOptions {
   /** At most this many keys. */
   limit?: number;
+  /** At most this many bytes of keys and values (at least one key is returned). */
+  limitBytes?: number;
+  /** Only keys after this one: the last key of the previous page (does not pin the revision). */
+  after?: string;
+  /** The previous page's continuation: the next page, at the same revision. Not with `after`. */
+  continuation?: string;
 }
 
 export interface GetResult {
@@ -40,9 +46,12 @@ export interface GetResult {
 
 export interface RangeView {
   kvs: KvView[];
+  /** Keys of the range at `revision` from this page on (this page and the ones after it). */
   count: number;
   more: boolean;
   revision: number;
+  /** Present when more: pass it as ?continuation= for the next page (same revision). */
+  continuation?: string;
 }
 
 export interface PutRequest {
@@ -134,6 +143,11 @@ export interface WatchEventView {
 export interface WatchStreamSink {
   /** Changes of one or more whole revisions; false: the consumer is full, wait for resume(). */
   events(events: WatchEventView[]): boolean;
+  /**
+   * Progress (etcd's progress notify): every change up to `revision` has been
+   * delivered, so a resume from revision + 1 misses nothing; false: full.
+   */
+  progress?(revision: number): boolean;
   /** Called once, last. error undefined: cancelled by its owner. Resume from lastRevision + 1. */
   closed(error: ShoalError | undefined, lastRevision: number): void;
 }

@@ -1,7 +1,11 @@
 /**
  * The agent's HTTP API: membership routes here, control routes in
- * config-routes.ts. Every request first passes the RequestGuard (Host,
- * token, Content-Type; see auth.ts); over TLS when a certificate is given.
+ * config-routes.ts, GET /v1/agent/stats in agent-routes.ts. Every request
+ * first passes the RequestGuard (Host, token; see auth.ts), then its
+ * client's request rate (client-limits.ts: 429 ERR_RATE_LIMITED with
+ * Retry-After), then the Content-Type check, all before its body is read;
+ * over TLS when a certificate is given. Every refusal at a limit is counted
+ * in limitStats (limit-stats.ts).
  */
 import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
@@ -14,8 +18,12 @@ import { ACL_TOKENS_PREFIX, AclLimits, AclTokenCache } from './acl-tokens.js';
 import { clientGone, HttpError, readJson as readJsonLimited, sendError, sendJson } from './config-http.js';
 import { handleControlRoute, type RouteContext } from './config-routes.js';
 import type { ControlApi } from './config-types.js';
-import { RequestGuard } from './request-guard.js';
+import { RequestGuard, type Principal } from './request-guard.js';
 import { handleKeyringRoute, type KeyringService } from './keyring-routes.js';
+import { agentStatsView, handleAgentRoute } from './agent-routes.js';
+import { hasBody } from './auth.js';
+import { addressClient, ClientLimiter, resolveClientLimits, type ClientLimits } from './client-limits.js';
+import { countRefusal, newLimitStats, type LimitStats } from './limit-stats.js';
 
 const readJson = (req: http.IncomingMessage): Promise<unknown> => readJsonLimited(req, HttpApiLimits.bodyMaxBytes);
 
@@ -29,7 +37,7 @@ export const HttpApiLimits = {
   headersTimeoutMs: 10_000,
   /** The whole request including a join's wait. */
   requestTimeoutMs: 60_000,
-  /** Concurrent connections; past it Node refuses new ones. */
+  /** Concurrent connections; past it Node refuses new ones (counted: limitStats.connectionsDropped). */
   connectionsMax: 256,
 } as const;
 
@@ -50,6 +58,8 @@ export interface HttpApiOptions {
   tls?: { certFile: string; keyFile: string };
   /** Gossip keyring rotation across the cluster (/v1/keyring, management scope). */
   keyring?: KeyringService;
+  /** Per-client limits (request rate, watches, leases), each field replacing defaultClientLimits'; tests and benchmarks raise them. */
+  clientLimits?: Partial<ClientLimits>;
 }
 
 /** Reads the certificate and key; ERR_INVALID_CONFIG naming the file that fails. */
@@ -71,13 +81,19 @@ export class HttpApiServer {
   readonly scheme: 'http' | 'https';
   /** The stored tokens' cache (undefined without a control plane). */
   readonly tokens: AclTokenCache | undefined;
+  /** Refusals at each limit since the server started (also at GET /v1/agent/stats). */
+  readonly limitStats: LimitStats;
+  /** The per-client tables: rate buckets, open watches, leases. */
+  readonly clients: ClientLimiter;
   private readonly server: http.Server | https.Server;
 
-  private constructor(server: http.Server | https.Server, address: Address, scheme: 'http' | 'https', tokens: AclTokenCache | undefined) {
+  private constructor(server: http.Server | https.Server, address: Address, scheme: 'http' | 'https', ctx: ServerContext) {
     this.server = server;
     this.address = address;
     this.scheme = scheme;
-    this.tokens = tokens;
+    this.tokens = ctx.tokens;
+    this.limitStats = ctx.stats;
+    this.clients = ctx.limiter;
   }
 
   /** "http://host:port" or "https://host:port". */
@@ -94,8 +110,11 @@ export class HttpApiServer {
         ? undefined
         : new AclTokenCache(async () => (await control.range(ACL_TOKENS_PREFIX, { serializable: true, limit: AclLimits.tokensMax })).kvs);
     const guard = new RequestGuard({ listenHost: host, ...(options.token === undefined ? {} : { managementToken: options.token }), ...(tokens ? { tokens } : {}) });
+    const stats = newLimitStats();
+    const limiter = new ClientLimiter(resolveClientLimits(options.clientLimits), stats, () => performance.now());
+    const ctx: ServerContext = { options, guard, tokens, stats, limiter };
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-      void handle(req, res, options, guard, tokens);
+      void handle(req, res, ctx);
     };
     let server: http.Server | https.Server;
     if (options.tls === undefined) server = http.createServer(onRequest);
@@ -110,6 +129,7 @@ export class HttpApiServer {
     server.headersTimeout = HttpApiLimits.headersTimeoutMs;
     server.requestTimeout = HttpApiLimits.requestTimeoutMs;
     server.maxConnections = HttpApiLimits.connectionsMax;
+    server.on('drop', () => stats.connectionsDropped++);
     server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
@@ -124,7 +144,7 @@ export class HttpApiServer {
       // Accept errors (EMFILE and the like) must not crash the agent.
     });
     const bound = server.address() as AddressInfo;
-    return new HttpApiServer(server, formatHostPort({ host, port: bound.port }), options.tls === undefined ? 'http' : 'https', tokens);
+    return new HttpApiServer(server, formatHostPort({ host, port: bound.port }), options.tls === undefined ? 'http' : 'https', ctx);
   }
 
   async close(): Promise<void> {
@@ -138,11 +158,56 @@ export class HttpApiServer {
   }
 }
 
-async function handle(req: http.IncomingMessage, res: http.ServerResponse, options: HttpApiOptions, guard: RequestGuard, tokens: AclTokenCache | undefined): Promise<void> {
+/** What every request of one server shares. */
+interface ServerContext {
+  options: HttpApiOptions;
+  guard: RequestGuard;
+  tokens: AclTokenCache | undefined;
+  stats: LimitStats;
+  limiter: ClientLimiter;
+}
+
+/**
+ * Host and token, then one request of the client's rate: the client is the
+ * token, or the address without one. A request whose token is unknown is
+ * charged to its address (429 instead of 401 once that is empty), one whose
+ * token lacks the scope to that token.
+ */
+async function admit(req: http.IncomingMessage, res: http.ServerResponse, url: URL, ctx: ServerContext): Promise<string | undefined> {
+  const { guard, limiter } = ctx;
+  guard.checkHost(req);
+  let principal: Principal;
+  try {
+    principal = await guard.authorize(req.headers.authorization, req.method ?? 'GET', url.pathname);
+  } catch (e) {
+    if (e instanceof HttpError && e.status === 401) chargeRate(req, res, limiter, addressClient(req.socket.remoteAddress) ?? 'ip unknown');
+    // A known token short of the route's scope is still that token's request.
+    const tokenId = e instanceof HttpError ? e.details?.tokenId : undefined;
+    if (typeof tokenId === 'string') chargeRate(req, res, limiter, limiter.clientOf(true, tokenId, undefined));
+    throw e;
+  }
+  const client = limiter.clientOf(guard.authEnabled, principal.tokenId, req.socket.remoteAddress);
+  chargeRate(req, res, limiter, client);
+  return client;
+}
+
+function chargeRate(req: http.IncomingMessage, res: http.ServerResponse, limiter: ClientLimiter, client: string | undefined): void {
+  try {
+    limiter.admit(client);
+  } catch (e) {
+    // Refused before its body is read: close rather than read a body nobody wants.
+    if (hasBody(req)) res.setHeader('connection', 'close');
+    throw e;
+  }
+}
+
+async function handle(req: http.IncomingMessage, res: http.ServerResponse, ctx: ServerContext): Promise<void> {
+  const { options, guard, tokens, stats, limiter } = ctx;
   try {
     const url = new URL(req.url ?? '/', 'http://localhost');
     // Refused requests are answered before their body is read or anything is called.
-    await guard.check(req, url);
+    const client = await admit(req, res, url, ctx);
+    guard.checkContentType(req);
     const route = `${req.method ?? 'GET'} ${url.pathname}`;
     switch (route) {
       case 'GET /v1/members':
@@ -170,13 +235,15 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, optio
         return sendJson(res, 200, { left: true });
       }
       default:
+        if (handleAgentRoute(req, res, url, () => agentStatsView(stats, limiter))) return;
         if (options.keyring !== undefined && (await handleKeyringRoute(req, res, url, options.keyring))) return;
         if (options.control !== undefined) {
-          const ctx: RouteContext = {
+          const routeCtx: RouteContext = {
             ...(tokens === undefined ? {} : { tokens }),
             ...(guard.authEnabled ? { recheck: async () => void (await guard.authorize(req.headers.authorization, req.method ?? 'GET', url.pathname)) } : {}),
+            quota: limiter.quota(client),
           };
-          if (await handleControlRoute(req, res, url, options.control, ctx)) return;
+          if (await handleControlRoute(req, res, url, options.control, routeCtx)) return;
         }
         if (['/v1/members', '/v1/health', '/v1/join', '/v1/leave'].includes(url.pathname)) {
           throw new HttpError(405, ErrorCode.MethodNotAllowed, `method ${req.method} not allowed on ${url.pathname}`);
@@ -184,6 +251,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, optio
         throw new HttpError(404, ErrorCode.NotFound, `no such endpoint: ${req.method} ${url.pathname}`);
     }
   } catch (e) {
+    countRefusal(stats, e);
     sendError(res, e);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Applies the rules of auth.ts to a request before any route reads its body
  * or calls the agent: a refused request changes nothing. Order: Host, then
- * token, then Content-Type.
+ * token, then Content-Type (the server takes the client's request rate
+ * between the last two: http-server.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type * as http from 'node:http';
@@ -39,18 +40,28 @@ export class RequestGuard {
     return this.managementHash !== undefined;
   }
 
-  /** Throws the HttpError to answer when the request may not go on. */
+  /** Throws the HttpError to answer when the request may not go on: Host, token, Content-Type. */
   async check(req: http.IncomingMessage, url: URL): Promise<Principal> {
+    this.checkHost(req);
+    const principal = await this.authorize(req.headers.authorization, req.method ?? 'GET', url.pathname);
+    this.checkContentType(req);
+    return principal;
+  }
+
+  /** On a loopback listener the Host header must name loopback (DNS rebinding); 403 otherwise. */
+  checkHost(req: http.IncomingMessage): void {
     if (this.loopback && !isLoopbackHostHeader(req.headers.host)) {
       throw new HttpError(403, ErrorCode.Forbidden, `Host "${req.headers.host ?? ''}" is not a loopback name: this API listens on loopback only`, { field: 'host' });
     }
-    const principal = await this.authorize(req.headers.authorization, req.method ?? 'GET', url.pathname);
+  }
+
+  /** A request that must declare a JSON body and does not: 415. */
+  checkContentType(req: http.IncomingMessage): void {
     if (needsJsonContentType(req) && !isJsonContentType(req.headers['content-type'])) {
       throw new HttpError(415, ErrorCode.UnsupportedMediaType, `${req.method} needs "Content-Type: application/json" (got "${req.headers['content-type'] ?? ''}")`, {
         field: 'content-type',
       });
     }
-    return principal;
   }
 
   /** The token check alone (also used to re-check a long-lived watch). */

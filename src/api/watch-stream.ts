@@ -15,6 +15,9 @@
  * client does not read, the watch holds back and is cancelled as slow
  * (ERR_SLOW_WATCHER) past the store's bound.
  *
+ * A client with watchesPerClientMax streams open (client-limits.ts) is
+ * refused with 429 ERR_RESOURCE_EXHAUSTED before the stream starts.
+ *
  * A prefix under `shoal/` is refused (403); one that covers it among other
  * keys streams without the system keys' changes. With tokens on, the
  * request's token is checked again every progressIntervalMs: once it is
@@ -26,6 +29,7 @@ import { errorBody, HttpError } from './config-http.js';
 import { checkPrefix, parseQuery } from './config-schema.js';
 import { checkPublicPrefix, isSystemKey } from './system-keys.js';
 import type { ControlApi, WatchEventView, WatchStreamHandle } from './config-types.js';
+import type { ClientQuota } from './client-limits.js';
 
 export const WatchStreamLimits = {
   /** An idle stream says it is alive this often, so proxies and clients can tell idle from dead. */
@@ -52,11 +56,14 @@ export async function serveWatch(
   url: URL,
   api: ControlApi,
   recheck?: () => Promise<void>,
+  quota?: ClientQuota,
 ): Promise<void> {
   const q = parseQuery(url.searchParams, { prefix: 'string', fromRevision: 'uint' });
   const prefix = checkPrefix(q.prefix ?? '', 'prefix');
   const hideSystem = checkPublicPrefix(prefix, 'prefix') === 'mixed';
   if (q.fromRevision === 0) throw new HttpError(400, ErrorCode.InvalidArgument, 'fromRevision must be at least 1', { field: 'fromRevision' });
+  // 429 past the client's watchesPerClientMax; the slot is freed when the response closes, however it ends.
+  quota?.holdWatch(res);
   const ac = new AbortController();
   let streaming = false;
   let handle: WatchStreamHandle | undefined;

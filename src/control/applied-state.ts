@@ -13,6 +13,7 @@ import { ChangeFeed } from './change-feed.js';
 import type { ControlCounters, ControlEvent, ControlResult, ReadQuery } from './control-types.js';
 import { decodeEnvelope } from './entry-envelope.js';
 import { ConfigStore } from './store/config-store.js';
+import type { RangeOptions } from './store/reads.js';
 import type { ApplyResult } from './store/types.js';
 
 export interface ApplyCallbacks {
@@ -38,6 +39,11 @@ export class AppliedState {
 
   get store(): ConfigStore {
     return this.storeValue;
+  }
+
+  /** The shell took the pending events (ready()): the change feed delivers what it held back. */
+  changesTaken(): void {
+    this.changes.taken();
   }
 
   /** Start from a snapshot (restart from disk, or installed from the leader). */
@@ -86,10 +92,12 @@ export class AppliedState {
         const kv = store.get(q.key, q.revision === undefined ? {} : { revision: q.revision });
         return { requestId, ok: true, value: { kv, revision: store.revision } };
       }
-      const opts: { revision?: number; limit?: number; after?: string } = {};
+      const opts: RangeOptions = {};
       if (q.revision !== undefined) opts.revision = q.revision;
       if (q.limit !== undefined) opts.limit = q.limit;
+      if (q.limitBytes !== undefined) opts.limitBytes = q.limitBytes;
       if (q.after !== undefined) opts.after = q.after;
+      if (q.continuation !== undefined) opts.continuation = q.continuation;
       return { requestId, ok: true, value: store.range(q.prefix, opts) };
     } catch (e) {
       const error = e instanceof ShoalError ? e : new ShoalError(ErrorCode.InvalidArgument, (e as Error).message);

@@ -58,6 +58,7 @@ export type * from './control-types.js';
 export const requestIdBytesMax = 256;
 
 const autopilotRequestId = 'shoal.autopilot';
+const utf8Encoder = new TextEncoder();
 /** Identity records written in one txn: a handful of new members at a time. */
 const identityWritesMax = 16;
 
@@ -82,6 +83,8 @@ export class ControlCore {
   private lastMembers: readonly MemberInfo[] = [];
   private redecideBootstrap = false;
   private nextRaftTickMs: number;
+  /** --quota-bytes: the leader proposes it when the store's differs (setQuotaBytes). */
+  private quotaBytes: number | undefined;
 
   private nextIdentityWriteMs = 0;
   private role: RaftRole | 'none' = 'none';
@@ -218,6 +221,20 @@ export class ControlCore {
     this.node!.readIndex(tagBytes(readContext(tag, 0)));
   }
 
+  /**
+   * The space quota this member was configured with (--quota-bytes), or
+   * undefined to leave the store's as it is. The quota is replicated state:
+   * while this member leads it proposes setQuota until the store has it
+   * (with members configured differently, the leader's setting wins).
+   */
+  setQuotaBytes(quotaBytes: number | undefined): void {
+    if (quotaBytes !== undefined) {
+      const invalid = validateCommand({ type: 'setQuota', req: { client: 'check', seq: 1 }, quotaBytes });
+      if (invalid !== undefined) throw invalid;
+    }
+    this.quotaBytes = quotaBytes;
+  }
+
   transferLeadership(to: string): void {
     this.node?.transferLeadership(to);
   }
@@ -248,6 +265,8 @@ export class ControlCore {
   ready(): ControlReady {
     assert(this.outstanding === undefined, 'ControlCore.ready() called again before advance()');
     const rd: ControlReady = { results: this.requests.takeResults(), events: this.events.splice(0), tags: this.tags.take() };
+    // The change feed held back while the events were pending: it goes on into the next ready.
+    this.state.changesTaken();
     if (this.startRaftOut !== undefined) rd.startRaft = this.startRaftOut;
     this.startRaftOut = undefined;
     if (this.boot.unpersistedCommitment !== undefined) rd.bootCommitment = this.boot.unpersistedCommitment;
@@ -362,6 +381,9 @@ export class ControlCore {
     const busy = this.requests.internalInFlight;
     const cmd = this.leases.tick(this.state.store, this.nowMs, busy, () => this.internalClient.next());
     if (cmd !== undefined) this.proposeInternal(node, cmd);
+    else if (!busy && this.quotaBytes !== undefined && this.quotaBytes !== this.state.store.capacity.quotaBytes) {
+      this.proposeInternal(node, { type: 'setQuota', req: this.internalClient.next(), quotaBytes: this.quotaBytes });
+    }
     if (this.autopilot.due(this.nowMs)) {
       const replaced = this.identityDuty(node, busy || cmd !== undefined);
       const s = node.status();
@@ -376,6 +398,7 @@ export class ControlCore {
       });
       if (action?.kind === 'change') {
         this.counters.confChangesProposed++;
+        if (action.cc.type === ConfChangeType.RemoveNode && replaced.has(action.cc.node)) this.counters.identitiesReplaced++;
         node.proposeConfChange(action.cc, tagBytes(this.tagFor(autopilotRequestId)));
       } else if (action?.kind === 'transfer') {
         node.transferLeadership(action.to);
@@ -403,9 +426,9 @@ export class ControlCore {
     const plan = planIdentities(this.state.store, this.config.name, this.lastMembers, new Set([...s.voters, ...s.learners]));
     if (!busy && plan.writes.length > 0 && this.nowMs >= this.nextIdentityWriteMs) {
       this.nextIdentityWriteMs = this.nowMs + this.config.autopilotIntervalMs;
-      const puts = plan.writes.slice(0, identityWritesMax).map((w) => ({ put: { key: identityKey(w.name), value: new TextEncoder().encode(w.nodeId) } }));
+      const puts = plan.writes.slice(0, identityWritesMax).map((w) => ({ type: 'put' as const, key: identityKey(w.name), value: utf8Encoder.encode(w.nodeId) }));
       this.counters.identitiesRecorded += puts.length;
-      this.proposeInternal(node, { type: 'txn', req: this.internalClient.next(), compare: [], success: puts as never, failure: [] });
+      this.proposeInternal(node, { type: 'txn', req: this.internalClient.next(), compare: [], success: puts, failure: [] });
     }
     return new Set(plan.replaced);
   }
@@ -415,7 +438,7 @@ export class ControlCore {
     const tag = this.tagFor(requestId);
     const data = encodeEnvelope(tag, encodeCommand(cmd));
     if (data === undefined || this.requests.full) return;
-    this.counters.leaseExpiriesProposed++;
+    if (cmd.type === 'leaseExpire') this.counters.leaseExpiriesProposed++;
     this.requests.add({ kind: 'write', requestId, tag, data, ...this.timing(), internal: true });
     node.propose(data, tagBytes(tag));
   }
@@ -474,6 +497,8 @@ export class ControlCore {
       progress: s?.progress ?? {},
       pendingRequests: this.requests.size,
       counters: { ...this.counters },
+      alarms: this.state.store.alarms,
+      space: this.state.store.spaceUsage(),
     };
   }
 

@@ -6,6 +6,7 @@ import type { PeerProgressStatus } from '../raft/status.js';
 import type { NodeId, RaftInitialState, RaftRole, Ready, Snapshot } from '../raft/types.js';
 import type { ShoalError } from '../util/errors.js';
 import type { BootCommitment } from './autopilot/bootstrap.js';
+import type { SpaceUsage, StoreAlarm } from './store/config-store.js';
 import type { StoreEvent } from './store/types.js';
 
 /** A change as config-changed and watches deliver it. */
@@ -29,7 +30,7 @@ export interface ControlInit {
 
 export type ReadQuery =
   | { kind: 'get'; key: string; revision?: number }
-  | { kind: 'range'; prefix: string; revision?: number; limit?: number; after?: string };
+  | { kind: 'range'; prefix: string; revision?: number; limit?: number; limitBytes?: number; after?: string; continuation?: string };
 
 export type ControlResult =
   | { requestId: string; ok: true; value: unknown }
@@ -93,6 +94,10 @@ export interface ControlStatus {
   progress: Record<NodeId, PeerProgressStatus>;
   pendingRequests: number;
   counters: ControlCounters;
+  /** Raised store alarms (replicated): ['NOSPACE'] while writes that grow the store are refused. */
+  alarms: readonly StoreAlarm[];
+  /** The store's space against its quota (store/config-store.ts: SpaceUsage). */
+  space: SpaceUsage;
 }
 
 /** Monotonic counters of what the core did and refused. */

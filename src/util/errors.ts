@@ -49,7 +49,7 @@ export const ErrorCode = {
   Conflict: 'ERR_CONFLICT',
   /** A watcher fell further behind than its buffer allows and was cancelled; resume from lastRevision + 1. */
   SlowWatcher: 'ERR_SLOW_WATCHER',
-  /** A named limit of a replicated structure is reached (keys, leases, bytes); the write was refused. */
+  /** A named limit is reached (the store's keys, leases or bytes; a client's watches or leases through the API); refused, nothing changed. */
   ResourceExhausted: 'ERR_RESOURCE_EXHAUSTED',
   // api (appended)
   /** No bearer token, or one the agent does not know (HTTP 401). */
@@ -65,6 +65,15 @@ export const ErrorCode = {
   // agent (appended)
   /** Another live agent holds the data directory's lock. */
   DataDirLocked: 'ERR_DATA_DIR_LOCKED',
+  // api (appended)
+  /** The client sent more API requests than its rate allows (HTTP 429 with Retry-After); nothing was done. */
+  RateLimited: 'ERR_RATE_LIMITED',
+  // control store (appended)
+  /**
+   * The config store's space quota is reached (the NOSPACE alarm): writes that grow it are refused
+   * until deletes or compaction free space; reads, deletes and compaction still work (HTTP 507).
+   */
+  NoSpace: 'ERR_NO_SPACE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

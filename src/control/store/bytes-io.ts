@@ -23,6 +23,11 @@ export class ByteWriter {
     return this.len;
   }
 
+  /** Bytes allocated. */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
     let size = this.buf.length * 2;
@@ -56,7 +61,10 @@ export class ByteWriter {
 
   /** A big-endian u32 at an earlier position (a frame length written after the frame). */
   patchU32(at: number, v: number): void {
-    new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength).setUint32(at, v);
+    this.buf[at] = v >>> 24;
+    this.buf[at + 1] = (v >>> 16) & 0xff;
+    this.buf[at + 2] = (v >>> 8) & 0xff;
+    this.buf[at + 3] = v & 0xff;
   }
 
   /** Room for a u32 to patch later; returns its position. */

@@ -61,6 +61,7 @@ export const commandTypes = [
   'leaseRevoke',
   'leaseExpire',
   'compact',
+  'setQuota',
 ] as const;
 export type CommandType = (typeof commandTypes)[number];
 
@@ -100,7 +101,17 @@ export type Command =
       /** The leader's clock when it decided; informational (never compared on replicas). */
       readonly leaderTimeMs: number;
     }
-  | { readonly type: 'compact'; readonly req: RequestId; readonly revision: number };
+  | { readonly type: 'compact'; readonly req: RequestId; readonly revision: number }
+  | {
+      /**
+       * Set the space quota (StoreCapacity.quotaBytes), in
+       * [storeLimits.quotaBytesMin, storeLimits.quotaBytesMax]: proposed by the
+       * leader when its configured --quota-bytes differs from the store's.
+       */
+      readonly type: 'setQuota';
+      readonly req: RequestId;
+      readonly quotaBytes: number;
+    };
 
 const formatVersion = 1;
 
@@ -156,6 +167,8 @@ function toWire(c: Command): Record<string, unknown> {
       return { ...base, ids: c.ids, keepAlives: c.keepAlives, leaderTimeMs: c.leaderTimeMs };
     case 'compact':
       return { ...base, revision: c.revision };
+    case 'setQuota':
+      return { ...base, quotaBytes: c.quotaBytes };
   }
 }
 
@@ -206,6 +219,8 @@ function fromWire(o: JsonObject): Command {
     }
     case 'compact':
       return { type, req, revision: uint(o, 'revision') };
+    case 'setQuota':
+      return { type, req, quotaBytes: uint(o, 'quotaBytes') };
   }
 }
 

@@ -1,5 +1,15 @@
 /** The config store: the control plane's Raft state machine (see config-store.ts). */
-export { ConfigStore, failureToError, type ConfigStoreOptions, type StoreCounters, type StoreStats } from './config-store.js';
+export {
+  ConfigStore,
+  failureToError,
+  storeAlarms,
+  type ConfigStoreOptions,
+  type Retention,
+  type SpaceUsage,
+  type StoreAlarm,
+  type StoreCounters,
+  type StoreStats,
+} from './config-store.js';
 export {
   compareOps,
   compareTargets,
@@ -17,6 +27,7 @@ export {
 export { expiredLeaseRetryMs, type ExpiredLeases } from './leases.js';
 export { defaultStoreCapacity, readLimits, snapshotLimits, storeLimits, type StoreCapacity } from './limits.js';
 export type { RangeOptions, RangeResult } from './reads.js';
+export { alarmClearBytes, snapshotBytesBound } from './space.js';
 export {
   noLease,
   type ApplyResult,
@@ -30,4 +41,4 @@ export {
   type TxnOpResult,
 } from './types.js';
 export { validateCommand, validateKey, validatePrefix, validateRequestId, validateValue } from './validate.js';
-export type { WatchBatch, WatchClosed, WatchHandle, WatchLimits, WatchSink } from './watch.js';
+export type { WatchBatch, WatchClosed, WatchHandle, WatchLimits, WatchOptions, WatchSink } from './watch.js';

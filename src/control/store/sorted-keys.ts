@@ -19,6 +19,15 @@ export class SortedKeys {
     return this.count;
   }
 
+  /** Keys already in strictly increasing order, as a new set (restore: no search per key). */
+  static fromSorted(keys: readonly string[], chunkKeysMax = defaultChunkKeysMax): SortedKeys {
+    const set = new SortedKeys(chunkKeysMax);
+    const per = Math.max(1, chunkKeysMax >>> 1);
+    for (let i = 0; i < keys.length; i += per) set.chunks.push(keys.slice(i, i + per));
+    set.count = keys.length;
+    return set;
+  }
+
   /** The key must not be present. */
   insert(key: string): void {
     if (this.chunks.length === 0) {
@@ -59,6 +68,57 @@ export class SortedKeys {
 
   *all(): Generator<string> {
     for (const chunk of this.chunks) yield* chunk;
+  }
+
+  /** Every key in order, without a generator (a million keys in a few milliseconds). */
+  forEach(visit: (key: string) => void): void {
+    for (const chunk of this.chunks) for (let i = 0; i < chunk.length; i++) visit(chunk[i]);
+  }
+
+  has(key: string): boolean {
+    const c = this.chunkFor(key);
+    if (c === this.chunks.length) return false;
+    const chunk = this.chunks[c];
+    return chunk[lowerBound(chunk, key)] === key;
+  }
+
+  /**
+   * How many keys, from the first, satisfy `below` (which must hold for a
+   * leading run of the order and fail after it): O(log n + chunks), without
+   * visiting keys. 1M keys are about 3k chunks: a few microseconds.
+   */
+  countWhile(below: (key: string) => boolean): number {
+    let lo = 0;
+    let hi = this.chunks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const chunk = this.chunks[mid];
+      if (below(chunk[chunk.length - 1])) lo = mid + 1;
+      else hi = mid;
+    }
+    let n = 0;
+    for (let c = 0; c < lo; c++) n += this.chunks[c].length;
+    if (lo === this.chunks.length) return n;
+    const chunk = this.chunks[lo];
+    let a = 0;
+    let b = chunk.length;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (below(chunk[mid])) a = mid + 1;
+      else b = mid;
+    }
+    return n + a;
+  }
+
+  /** Keys starting with prefix and greater than after (if given): O(log n + chunks). */
+  countPrefix(prefix: string, after?: string): number {
+    if (this.count === 0) return 0;
+    const end = this.countWhile((k) => compareKeys(k, prefix) < 0 || k.startsWith(prefix));
+    const start =
+      after !== undefined && compareKeys(after, prefix) >= 0
+        ? this.countWhile((k) => compareKeys(k, after) <= 0)
+        : this.countWhile((k) => compareKeys(k, prefix) < 0);
+    return Math.max(0, end - start);
   }
 
   /** Index of the first chunk whose last key is >= key (chunks.length if none). */

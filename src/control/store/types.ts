@@ -34,7 +34,11 @@ export interface StoreEvent {
    * createRevision 0, as etcd's watch does.
    */
   readonly kv: KeyValue;
-  /** The key/value before this event, if the key existed. */
+  /**
+   * The key/value before this event, if the key existed; absent too on the
+   * events of the compacted revision itself (compaction dropped the values
+   * they superseded, as etcd's watch has no prevKv once it is compacted).
+   */
   readonly prevKv?: KeyValue;
 }
 
@@ -78,7 +82,8 @@ export type StoreResponse =
   | { readonly kind: 'leaseKeepAlive'; readonly id: LeaseId; readonly ttlMs: number }
   | { readonly kind: 'leaseRevoke'; readonly deleted: number }
   | { readonly kind: 'leaseExpire'; readonly expired: readonly LeaseId[]; readonly deleted: number }
-  | { readonly kind: 'compact'; readonly compactedRevision: number };
+  | { readonly kind: 'compact'; readonly compactedRevision: number }
+  | { readonly kind: 'setQuota'; readonly quotaBytes: number };
 
 /**
  * What apply() returns. `revision` is the store's revision after the command

@@ -137,6 +137,11 @@ export function validateCommand(c: Command): Invalid {
     }
     case 'compact':
       return isUint(c.revision) ? undefined : invalid('revision must be a non-negative integer', { field: 'revision' });
+    case 'setQuota':
+      if (!isUint(c.quotaBytes) || c.quotaBytes < storeLimits.quotaBytesMin || c.quotaBytes > storeLimits.quotaBytesMax) {
+        return invalid(`quotaBytes must be an integer in [${storeLimits.quotaBytesMin}, ${storeLimits.quotaBytesMax}]`, { field: 'quotaBytes' });
+      }
+      return undefined;
     default:
       return badRequest(`unknown command type ${String((c as { type: unknown }).type)}`, { field: 'type' });
   }

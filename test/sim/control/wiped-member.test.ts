@@ -57,7 +57,7 @@ async function readAll(c: ControlCluster, members: readonly string[], ms: number
   return out;
 }
 
-async function scenario(t: ExecutionContext, seed: number, identityChecks: boolean): Promise<{ during: ReadResult[]; after: ReadResult[] }> {
+async function scenario(t: ExecutionContext, seed: number, identityChecks: boolean): Promise<{ during: ReadResult[]; after: ReadResult[]; c: ControlCluster; wiped: string }> {
   const members = ['a', 'b', 'c'];
   const c = newCluster(seed, members, identityChecks ? {} : { control: { nodeId: '' } });
   c.startAll(members, { spreadMs: 300 });
@@ -81,14 +81,24 @@ async function scenario(t: ExecutionContext, seed: number, identityChecks: boole
   c.start(leader, [b!]);
   await c.runFor(5000);
   const after = await readAll(c, members, 3000);
-  return { during, after };
+  return { during, after, c, wiped: a! };
 }
 
 simTest('a wiped member never votes under its old identity: no read ever answers the stale v1', [1, 2, 3, 4, 5, 6], async (t, seed) => {
-  const { during, after } = await scenario(t, seed, true);
+  const { during, after, c, wiped } = await scenario(t, seed, true);
   const stale = [...during, ...after].filter((r) => r.ok && r.value === 'v1');
   t.deepEqual(stale, [], 'no read answered v1 after v2 was acknowledged');
   t.true(after.some((r) => r.ok && r.value === 'v2'), 'v2 is served once the intact voter is back');
+  // The wiped member comes back as a new one: its old identity removed, re-added, caught up, voting again.
+  const rejoined = await c.runUntil(() => {
+    const conf = c.configuration();
+    const s = c.status(wiped);
+    return conf !== undefined && conf.voters.includes(wiped) && s !== undefined && s.appliedIndex > 0 && c.core(wiped)?.store.get('k') !== undefined;
+  }, 60_000, 100);
+  t.true(rejoined, `${wiped} rejoined as a voter: ${JSON.stringify(c.configuration())}`);
+  const replaced = c.names().reduce((n, m) => n + (c.status(m)?.counters.identitiesReplaced ?? 0), 0);
+  t.true(replaced >= 1, 'a leader removed the old identity');
+  t.is(dec.decode(c.core(wiped)!.store.get('k')!.value), 'v2', 'and holds v2');
 });
 
 simTest('negative control: without identity checks the wiped member votes, and v2 is lost', [1, 2, 3, 4, 5, 6], async (t, seed) => {

@@ -36,7 +36,7 @@ export interface SecureServer {
 
 export async function startSecureServer(
   t: { teardown(fn: () => Promise<void>): void },
-  options: Partial<Pick<HttpApiOptions, 'listen' | 'token' | 'tls'>> = { token: MANAGEMENT_TOKEN },
+  options: Partial<Pick<HttpApiOptions, 'listen' | 'token' | 'tls' | 'clientLimits'>> = { token: MANAGEMENT_TOKEN },
 ): Promise<SecureServer> {
   const { backend, api } = fakeApi();
   const membership = new RecordingMembership();

@@ -140,7 +140,7 @@ test('an ineligible member never bootstraps; it joins a cluster it sees on gossi
   s.core.onMembership([member('z', { voter: 'false' }), member('a', { [TAG_CLUSTER]: 'abc' }), member('b', {}, MemberState.Dead)], s.nowMs);
   s.drain();
   const start = s.readies.find((r) => r.startRaft !== undefined)?.startRaft;
-  t.deepEqual(start, { initial: { hardState: { term: 0, vote: '', commit: 0 }, entries: [], conf: { voters: [], learners: [] } }, clusterId: 'abc' });
+  t.deepEqual(start, { initial: { hardState: { term: 0, vote: '', commit: 0 }, entries: [], conf: { voters: [], learners: [] } }, clusterId: 'abc', fresh: false });
   s.run(5000);
   t.not(s.core.status().role, 'leader', 'a member with an empty configuration never campaigns');
   t.is(s.core.status().term, 0);

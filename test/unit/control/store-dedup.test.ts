@@ -67,3 +67,44 @@ test('sessions are bounded; an evicted client is refused rather than risking a d
   t.is(!next.ok && next.error.code, 'ERR_SESSION_EXPIRED');
   t.is(s(store.get('/b')), '1');
 });
+
+test('the dedup table is bounded by bytes: results past sessionResultsBytesMax are shed, never invented; the session goes on', (t) => {
+  const store = new ConfigStore({ capacity: { sessionResultsBytesMax: 64 * 1024 } });
+  const big = 'x'.repeat(20 * 1024);
+  let index = 0;
+  // Each put's result holds the previous value (prevKv): about 27 KiB of JSON each.
+  for (const client of ['a', 'b', 'c', 'd']) {
+    store.apply(put(client, 1, `/${client}`, big), ++index);
+    store.apply(put(client, 2, `/${client}`, big), ++index);
+  }
+  const stats = store.stats();
+  t.true(stats.space.sessionResultsBytes <= 64 * 1024, `${stats.space.sessionResultsBytes}`);
+  t.true(stats.sessionResultsShed >= 2);
+  t.is(stats.sessions, 4, 'sessions are not evicted by bytes, only their results shed');
+  // The most recent result is still there: a retry is answered from it.
+  const retryD = store.apply(put('d', 2, '/d', big), ++index);
+  t.true(retryD.ok && retryD.duplicate);
+  // The least recent was shed: its retry is refused, saying it was applied and where; nothing is applied twice.
+  const revision = store.revision;
+  const retryA = store.apply(put('a', 2, '/a', 'other'), ++index);
+  t.false(retryA.ok);
+  t.true(retryA.duplicate);
+  t.is(!retryA.ok && retryA.error.code, 'ERR_STALE_REQUEST');
+  t.is(!retryA.ok && retryA.error.details?.applied, true);
+  t.is(!retryA.ok && retryA.error.details?.revision, 2);
+  t.is(store.revision, revision);
+  t.is(s(store.get('/a')), big);
+  // The client goes on with its next request as usual.
+  t.true(store.apply(put('a', 3, '/a', 'next'), ++index).ok);
+  // A result larger than the whole bound is never kept.
+  const huge = new ConfigStore({ capacity: { sessionResultsBytesMax: 1024 } });
+  huge.apply(put('z', 1, '/z', big), 1);
+  huge.apply(put('z', 2, '/z', big), 2);
+  const retryZ = huge.apply(put('z', 2, '/z', big), 3);
+  t.is(!retryZ.ok && retryZ.error.code, 'ERR_STALE_REQUEST');
+  t.is(huge.stats().space.sessionResultsBytes, 0);
+  // Shedding survives a snapshot: the restored table answers the same.
+  const restored = ConfigStore.restore(store.snapshot());
+  t.deepEqual(restored.apply(put('a', 3, '/a', 'next'), ++index), { ...store.apply(put('a', 3, '/a', 'next'), index), duplicate: true });
+  t.is(restored.stats().space.sessionResultsBytes, store.stats().space.sessionResultsBytes);
+});

@@ -10,7 +10,7 @@ import type { Command, Compare, TxnOp } from '../../../src/control/store/command
 import { compareKeys } from '../../../src/control/store/keys.js';
 import type { KeyValue } from '../../../src/control/store/types.js';
 import type { ErrorCode } from '../../../src/util/errors.js';
-import { steps } from './store-arbitraries.js';
+import { keySpace, steps } from './store-arbitraries.js';
 import { Harness, RecordingSink, td } from './store-helpers.js';
 
 interface MKv {
@@ -78,6 +78,8 @@ class Model {
         if (c.revision > this.revision) return { ok: false, code: 'ERR_INVALID_ARGUMENT' };
         if (c.revision <= this.compacted) return { ok: false, code: 'ERR_COMPACTED' };
         this.compacted = c.revision;
+        return { ok: true };
+      case 'setQuota':
         return { ok: true };
     }
   }
@@ -172,8 +174,29 @@ test('the store agrees with a naive model on results, state, past revisions and 
         if (r < model.compacted) {
           t.throws(() => h.store.range('', { revision: r }), { code: 'ERR_COMPACTED' });
         } else {
-          t.deepEqual(view(h.store.range('', { revision: r }).kvs), modelView(model.states[r]), `revision ${r}`);
-          t.deepEqual(view(h.store.range('/p/', { revision: r }).kvs), modelView(model.states[r], '/p/'), `revision ${r} /p/`);
+          const all = h.store.range('', { revision: r });
+          t.deepEqual(view(all.kvs), modelView(model.states[r]), `revision ${r}`);
+          t.is(all.count, model.states[r].size, `count at revision ${r}`);
+          const p = h.store.range('/p/', { revision: r });
+          t.deepEqual(view(p.kvs), modelView(model.states[r], '/p/'), `revision ${r} /p/`);
+          t.is(p.count, modelView(model.states[r], '/p/').length, `count of /p/ at revision ${r}`);
+          // Pages of two through continuations: the same keys, counts that go down, the revision pinned.
+          const paged: KeyValue[] = [];
+          let page = h.store.range('/', { revision: r, limit: 2 });
+          let expectedCount = modelView(model.states[r], '/').length;
+          for (;;) {
+            t.is(page.count, expectedCount);
+            t.is(page.revision, r);
+            paged.push(...page.kvs);
+            expectedCount -= page.kvs.length;
+            if (!page.more) break;
+            page = h.store.range('/', { limit: 2, continuation: page.continuation });
+          }
+          t.deepEqual(view(paged), modelView(model.states[r], '/'), `pages at revision ${r}`);
+          for (const key of keySpace) {
+            const kv = h.store.get(key, { revision: r });
+            t.deepEqual(kv === undefined ? undefined : view([kv])[0], model.states[r].has(key) ? [key, model.states[r].get(key)] : undefined);
+          }
         }
       }
       t.deepEqual(everything.events(), model.events);

@@ -139,16 +139,18 @@ test('history is bounded: past historyRevisionsMax the oldest revisions are comp
 });
 
 test('capacity: keys and bytes past the limit are refused, overwrites and deletes still work', (t) => {
-  const h = new Harness(new ConfigStore({ capacity: { keysMax: 2, dataBytesMax: 100 } }));
+  const h = new Harness(new ConfigStore({ capacity: { keysMax: 2, quotaBytes: 700 } }));
   t.true(h.put('/a', 'x').ok);
   t.true(h.put('/b', 'x').ok);
   const third = h.put('/c', 'x');
   t.is(!third.ok && third.error.code, 'ERR_RESOURCE_EXHAUSTED');
   t.is(h.store.revision, 2);
   t.true(h.put('/a', 'y').ok);
-  const big = h.put('/a', 'z'.repeat(120));
-  t.is(!big.ok && big.error.code, 'ERR_RESOURCE_EXHAUSTED');
+  const big = h.put('/a', 'z'.repeat(400));
+  t.is(!big.ok && big.error.code, 'ERR_NO_SPACE');
   t.true(h.apply({ type: 'delete', key: '/b' }).ok);
+  t.true(h.apply({ type: 'compact', revision: h.store.revision }).ok); // frees the history: the alarm clears
+  t.deepEqual(h.store.alarms, []);
   t.true(h.put('/c', 'x').ok);
 });
 
@@ -195,7 +197,7 @@ test('stats count what was refused, and skipEntry moves only the applied index',
   h.store.applyEntry(new Uint8Array([0xff]), ++h.index); // does not decode
   h.store.skipEntry(++h.index);
   const st = h.store.stats();
-  t.deepEqual(st.counters, { decodeFailed: 1, invalid: 1, duplicates: 0, sessionRefused: 0, capacityRefused: 1 });
+  t.deepEqual(st.counters, { decodeFailed: 1, invalid: 1, duplicates: 0, sessionRefused: 0, capacityRefused: 1, noSpaceRefused: 0 });
   t.is(st.appliedIndex, 5);
   t.is(st.revision, 1);
   t.is(st.keys, 1);
