@@ -33,6 +33,7 @@ import { Keyring } from '../wire/crypto.js';
 import { AgentConfigApi } from './control-facade.js';
 import { ControlShell } from './control-shell.js';
 import { eventView } from '../api/config-views.js';
+import { isSystemKey } from '../api/system-keys.js';
 import { TAG_VOTER } from '../control/autopilot/tags.js';
 
 export interface UserEvent {
@@ -336,6 +337,8 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       membersAlive: members.filter((m) => m.state === MemberState.Alive).length,
       membersTotal: members.length,
       localHealth: this.shell.core.localHealth(),
+      // Replicated store alarms (NOSPACE: writes that grow the store are refused until space is back).
+      alarms: this.control === undefined ? [] : [...this.control.core.status().alarms],
       uptimeMs: this.shell.now() - this.startedMs,
     };
   }
@@ -405,7 +408,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       clock: monotonicMs,
       onEvent: (e) => {
         if (e.type === 'leader-changed') this.emit('leader-changed', { leader: e.leader, term: e.term });
-        else this.emit('config-changed', { revision: e.revision, changes: e.changes.map(eventView) });
+        else this.emitConfigChanged(e.revision, e.changes.map(eventView));
       },
       onTags: (tags) => {
         this.controlTags = tags;
@@ -420,10 +423,11 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       onFatal: (e) => this.failPlane('control', e),
     });
     this.control = control;
+    if (opts.quotaBytes !== undefined) control.core.setQuotaBytes(opts.quotaBytes);
     // A forwarded request waits for the upstream's own answer (within its request timeout) plus the round trip.
     const rpcTimeoutMs = control.core.config.requestTimeoutMs + 1_000;
     const upstream = new ControlRpcClient(this.transport, () => follower.upstreamAddr(), rpcTimeoutMs);
-    const follower = new ConfigFollower(this.name, () => upstream, (revision, changes) => this.emit('config-changed', { revision, changes }));
+    const follower = new ConfigFollower(this.name, () => upstream, (revision, changes) => this.emitConfigChanged(revision, changes));
     this.follower = follower;
     const service = new ControlService(control, {
       name: this.name,
@@ -442,6 +446,16 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     });
     this.controlApi = service;
     serveControlRpc(this.transport, { name: this.name, local: () => service.localOnly() });
+  }
+
+  /**
+   * Changes to users' keys only: the control plane's own records under the
+   * reserved prefix (identities, tokens) are not the embedder's config. A
+   * re-read notice (no itemized changes) always goes out.
+   */
+  private emitConfigChanged(revision: number, all: WatchEventView[]): void {
+    const changes = all.filter((c) => !isSystemKey(c.kv.key));
+    if (changes.length > 0 || all.length === 0) this.emit('config-changed', { revision, changes });
   }
 
   /** Start the control plane's clock and feed it the gossip view. */

@@ -182,12 +182,28 @@ export class ConfigFollower {
     }
   }
 
+  /**
+   * A full copy, page by page at one revision (the continuation pins it), so
+   * a store of any size is copied without one huge answer; the old copy
+   * serves until the new one is complete.
+   */
   private async relist(rpc: ControlRpcClient, signal: AbortSignal): Promise<void> {
-    const r = await rpc.call<RangeView>('range', { prefix: '', serializable: true, limit: readLimits.rangeKeysMax }, signal);
-    if (r.more) throw new ShoalError(ErrorCode.ResourceExhausted, `config has ${r.count} keys; a follower copies at most ${readLimits.rangeKeysMax}`);
+    const copy = new Map<string, KvView>();
+    let continuation: string | undefined;
+    let revision = 0;
+    do {
+      const r: RangeView = await rpc.call<RangeView>('range', { prefix: '', serializable: true, ...(continuation === undefined ? {} : { continuation }) }, signal);
+      for (const kv of r.kvs) {
+        if (copy.size >= ConfigFollowerLimits.keysMax) throw new ShoalError(ErrorCode.ResourceExhausted, `config has more than ${ConfigFollowerLimits.keysMax} keys; a follower copies at most that`);
+        copy.set(kv.key, kv);
+      }
+      revision = r.revision;
+      continuation = r.more ? r.continuation : undefined;
+      if (r.more && continuation === undefined) throw new ShoalError(ErrorCode.Unavailable, 'the upstream paged its answer without a continuation');
+    } while (continuation !== undefined);
     this.kvs.clear();
-    for (const kv of r.kvs) this.kvs.set(kv.key, kv);
-    this.revisionValue = r.revision;
+    for (const [k, kv] of copy) this.kvs.set(k, kv);
+    this.revisionValue = revision;
     this.synced = true;
     this.resyncs++;
     this.lastError = '';

@@ -24,6 +24,8 @@ export interface ControlAgentOptions {
   tickMs?: number;
   /** Every request is answered within this. */
   requestTimeoutMs?: number;
+  /** Space quota of the config store (live data, history, leases), bytes; the leader's setting is replicated. */
+  quotaBytes?: number;
 }
 
 export interface ResolvedControlOptions {
@@ -32,6 +34,7 @@ export interface ResolvedControlOptions {
   autopilot: Partial<AutopilotConfig>;
   tickMs: number | undefined;
   requestTimeoutMs: number | undefined;
+  quotaBytes: number | undefined;
 }
 
 export const controlAgentDefaults = {
@@ -65,7 +68,16 @@ export function resolveControlOptions(o: ControlAgentOptions): ResolvedControlOp
     autopilot,
     tickMs: optionalInt('tickMs', o.tickMs, 1),
     requestTimeoutMs: optionalInt('requestTimeoutMs', o.requestTimeoutMs, 1),
+    quotaBytes: quotaOf(o.quotaBytes),
   };
 }
 
-
+/** --quota-bytes: 1 MiB to 768 MiB (the store's own bounds: a snapshot of a full store stays loadable). */
+function quotaOf(v: unknown): number | undefined {
+  const q = optionalInt('quotaBytes', v, 1);
+  if (q === undefined) return undefined;
+  const min = 1024 * 1024;
+  const max = 768 * 1024 * 1024;
+  if (q < min || q > max) throw invalid('quotaBytes', `must be between ${min} and ${max} bytes (got ${q})`);
+  return q;
+}

@@ -119,7 +119,14 @@ async function dispatch(peer: PeerInfo, payload: Uint8Array, signal: AbortSignal
       return api.get(checkKey(a.key, 'key'), read);
     case 'range': {
       const limit = optionalUint(a.limit, 'limit', 1);
-      return api.range(checkPrefix(String(a.prefix ?? ''), 'prefix'), { ...read, ...(limit === undefined ? {} : { limit }) });
+      const limitBytes = optionalUint(a.limitBytes, 'limitBytes', 1);
+      const page = {
+        ...(limit === undefined ? {} : { limit }),
+        ...(limitBytes === undefined ? {} : { limitBytes }),
+        ...(typeof a.after === 'string' ? { after: a.after } : {}),
+        ...(typeof a.continuation === 'string' ? { continuation: a.continuation } : {}),
+      };
+      return api.range(checkPrefix(String(a.prefix ?? ''), 'prefix'), { ...read, ...page });
     }
     case 'put': {
       const { key, ...body } = strictObject(a.request, 'request', ['key', 'value', 'lease', 'prevRevision'], ['key', 'value']);

@@ -100,11 +100,14 @@ export class ControlService implements ControlApi {
         prefix,
         ...(options.revision === undefined ? {} : { revision: options.revision }),
         ...(options.limit === undefined ? {} : { limit: options.limit }),
+        ...(options.limitBytes === undefined ? {} : { limitBytes: options.limitBytes }),
+        ...(options.after === undefined ? {} : { after: options.after }),
+        ...(options.continuation === undefined ? {} : { continuation: options.continuation }),
       },
       options.serializable !== true,
       options.signal,
     )) as RangeResult;
-    return { kvs: r.kvs.map(kvView), count: r.count, more: r.more, revision: r.revision };
+    return { kvs: r.kvs.map(kvView), count: r.count, more: r.more, revision: r.revision, ...(r.continuation === undefined ? {} : { continuation: r.continuation }) };
   }
 
   async put(request: PutRequest, options: WriteOptions = {}): Promise<PutResult> {
@@ -139,7 +142,8 @@ export class ControlService implements ControlApi {
     const startRevision = store.revision;
     const from = fromRevision ?? startRevision + 1;
     const h = store.watch(prefix, from, {
-      send: (batch) => sink.events(batch.events.map(eventView)),
+      // An empty batch is a progress notification: the watch has seen everything up to its revision.
+      send: (batch) => (batch.events.length === 0 ? (sink.progress?.(batch.revision) ?? true) : sink.events(batch.events.map(eventView))),
       closed: (reason) => sink.closed(reason.error, reason.lastRevision),
     });
     return { startRevision, fromRevision: from, resume: () => h.resume(), cancel: () => h.cancel() };

@@ -76,6 +76,9 @@ export interface ControlShellUnsafe {
   sendBeforeFsync?: boolean;
 }
 
+/** Idle watches hear the store's revision this often: a resumed watch starts past it, never below the compaction without cause. */
+export const watchProgressIntervalMs = 5_000;
+
 export interface ControlShellOptions {
   name: string;
   /** Raft storage goes to dataDir/raft, the cluster id to dataDir/control.json (unless `disk` is given). */
@@ -143,6 +146,7 @@ export class ControlShell implements ControlBackend {
   private readonly lanes: LanePool;
   private nextRequest = 0;
   private cancelTick: CancelTimer | undefined;
+  private cancelProgress: CancelTimer | undefined;
   private readonly readyLoop: ReadyLoop;
   private stopped = false;
   private persistedHardState: HardState | undefined;
@@ -213,6 +217,10 @@ export class ControlShell implements ControlBackend {
       if (this.stopped) return;
       this.core.tick(this.options.clock());
       this.kick();
+    });
+    // Watches that see nothing matching still learn how far they have got (etcd's progress notify).
+    this.cancelProgress = this.timers.every(watchProgressIntervalMs, () => {
+      if (!this.stopped) this.core.store.notifyWatchProgress();
     });
     this.kick();
   }
@@ -326,6 +334,7 @@ export class ControlShell implements ControlBackend {
     this.stopped = true;
     this.readyLoop.stop();
     this.cancelTick?.();
+    this.cancelProgress?.();
     for (const w of this.waiters.values()) w.reject(error);
     this.waiters.clear();
   }

@@ -23,6 +23,8 @@ export interface HealthView {
   membersTotal: number;
   /** Lifeguard awareness score: 0 is healthy. */
   localHealth: number;
+  /** Raised control-plane alarms, e.g. NOSPACE (the store reached its quota: reads, deletes and compaction still work). */
+  alarms?: string[];
   uptimeMs: number;
 }
 

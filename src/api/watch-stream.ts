@@ -4,7 +4,8 @@
  *
  *   {"type":"created","startRevision":R,"fromRevision":F}   first: the watch is open
  *   {"type":"put"|"delete","revision":N,"kv":{...},"prevKv"?:{...}}  one per change, in revision order
- *   {"type":"progress"}                                        every progressIntervalMs while idle (keep-alive)
+ *   {"type":"progress","revision":R}                           every progressIntervalMs while idle, and when the store
+ *                                                              reports progress: every change up to R is delivered or did not match
  *   {"type":"error","error":{"code","message","details"?},"lastRevision":N}  last, then the stream ends
  *
  * Without fromRevision only changes after the current revision follow. A
@@ -41,7 +42,8 @@ export const WatchStreamLimits = {
 export type WatchLine =
   | { type: 'created'; startRevision: number; fromRevision: number }
   | ({ type: 'put' | 'delete' } & Omit<WatchEventView, 'type'>)
-  | { type: 'progress' }
+  /** The stream has delivered (or skipped as not matching) every change up to `revision`: resume from revision + 1. */
+  | { type: 'progress'; revision?: number }
   | { type: 'error'; error: { code: string; message: string; details?: Record<string, unknown> }; lastRevision: number };
 
 function linesOf(events: WatchEventView[]): string {
@@ -100,6 +102,13 @@ export async function serveWatch(
       if (!streaming) pendingClose = { error, lastRevision };
       else finish(error, lastRevision);
     },
+    /** The watch has seen every change up to `revision` (etcd's progress notify): a resume point even when nothing matched. */
+    progress(revision: number): boolean {
+      if (ended) return false;
+      seenRevision = Math.max(seenRevision, revision);
+      if (streaming && res.writableLength === 0) res.write(JSON.stringify({ type: 'progress', revision: seenRevision } satisfies WatchLine) + '\n');
+      return true;
+    },
   };
   res.on('close', () => {
     ac.abort();
@@ -130,7 +139,7 @@ export async function serveWatch(
   }
   let rechecking = false;
   timer = setInterval(() => {
-    if (!ended && res.writableLength === 0) res.write(JSON.stringify({ type: 'progress' } satisfies WatchLine) + '\n');
+    if (!ended && res.writableLength === 0) res.write(JSON.stringify({ type: 'progress', revision: seenRevision } satisfies WatchLine) + '\n');
     if (recheck === undefined || rechecking || ended) return;
     rechecking = true;
     recheck().then(

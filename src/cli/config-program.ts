@@ -75,7 +75,8 @@ export function addControlAgentOptions(agent: Command): Command {
     .option('--bootstrap-expect <N>', 'form the cluster once N eligible members see each other', parseCountArg(1, 9), controlAgentDefaults.bootstrapExpect)
     .addOption(new Option('--voter <true|false>', 'may this member be a Raft voter').choices(['true', 'false']).default('true'))
     .option('--dead-voter-grace-ms <MS>', 'autopilot: replace a voter gossip reports dead for this long', parseCountArg(0, 86_400_000))
-    .option('--learner-stable-ms <MS>', 'autopilot: a learner must be healthy this long before promotion', parseCountArg(0, 86_400_000));
+    .option('--learner-stable-ms <MS>', 'autopilot: a learner must be healthy this long before promotion', parseCountArg(0, 86_400_000))
+    .option('--quota-bytes <BYTES>', 'space quota of the config store: past it writes get ERR_NO_SPACE and a NOSPACE alarm (default 256 MiB)', parseCountArg(1024 * 1024, 768 * 1024 * 1024));
 }
 
 export interface ControlAgentFlags {
@@ -83,6 +84,7 @@ export interface ControlAgentFlags {
   voter: 'true' | 'false';
   deadVoterGraceMs?: number;
   learnerStableMs?: number;
+  quotaBytes?: number;
 }
 
 export function controlOptionsFrom(flags: ControlAgentFlags): ControlAgentOptions {
@@ -91,5 +93,6 @@ export function controlOptionsFrom(flags: ControlAgentFlags): ControlAgentOption
     voter: flags.voter === 'true',
     ...(flags.deadVoterGraceMs === undefined ? {} : { deadVoterGraceMs: flags.deadVoterGraceMs }),
     ...(flags.learnerStableMs === undefined ? {} : { learnerStableMs: flags.learnerStableMs }),
+    ...(flags.quotaBytes === undefined ? {} : { quotaBytes: flags.quotaBytes }),
   };
 }
