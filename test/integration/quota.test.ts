@@ -50,8 +50,17 @@ const built = existsSync(path.join(root, 'dist/src/cli/main.js'));
   latest = 'after compaction';
   // Power loss on every voter; each comes back from its own disk with the latest value.
   for (const n of cluster.nodes) await cluster.kill(n.name, 'SIGKILL');
-  for (const n of cluster.nodes) cluster.spawn(n);
+  // The seed first (the others --join it at start, and `--join` gives up when no seed answers).
+  cluster.spawn(cluster.node('n0'));
+  t.true(await waitUntil(async () => (await cluster.client('n0').health({ signal: AbortSignal.timeout(500) }).catch(() => undefined)) !== undefined, 20_000), 'n0 is back');
+  for (const n of cluster.nodes.slice(1)) cluster.spawn(n);
   for (const n of cluster.nodes) {
-    t.true(await waitUntil(async () => (await cluster.client(n.name).get('doc', { serializable: true }).catch(() => undefined))?.value === latest, 30_000), `${n.name} serves the latest value after a restart`);
+    let seen = '';
+    const ok = await waitUntil(async () => {
+      const kv = await cluster.client(n.name).get('doc', { serializable: true }).catch((e: unknown) => String(e));
+      seen = typeof kv === 'string' ? kv : (kv?.value ?? '(absent)').slice(0, 40);
+      return typeof kv !== 'string' && kv?.value === latest;
+    }, 30_000);
+    t.true(ok, `${n.name} serves the latest value after a restart (last seen: ${seen}; ${n.log.slice(-3).join(' | ')})`);
   }
 });
