@@ -14,7 +14,7 @@ import { WireKind, peekWireKind } from '../wire/kind.js';
 import { formatHostPort, parseHostPort, type Address, type HostPort } from '../util/address.js';
 import { ErrorCode, ShoalError } from '../util/errors.js';
 import { SeededRng, cryptoSeed } from '../util/rng.js';
-import { buildGossipConfig, validateAgentConfig, validateTags, validateUserTags, type AgentConfig, type ResolvedAgentConfig } from './config.js';
+import { AgentDefaults, buildGossipConfig, validateAgentConfig, validateTags, validateUserTags, type AgentConfig, type ResolvedAgentConfig } from './config.js';
 import { GossipShell, monotonicMs, type GossipShellStats } from './gossip-shell.js';
 import { JoinTracker, resolveSeed } from './join.js';
 import { SnapshotLimits, readSnapshot, writeSnapshot } from './snapshot.js';
@@ -132,6 +132,9 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
   private packetsUnrouted = 0;
   private snapshotErrors = 0;
   private rejoinFailures = 0;
+  /** Background retry-join rounds that reached no seed (the next one follows after a backoff). */
+  retryJoinFailures = 0;
+  private retryJoinTimer: NodeJS.Timeout | undefined;
   private snapshotTimer: NodeJS.Timeout | undefined;
   private snapshotChain: Promise<void> = Promise.resolve();
 
@@ -271,6 +274,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
       }
       if (agent.control !== undefined) agent.announceControl();
       if (resolved.join.length > 0) await agent.join(resolved.join);
+      if (resolved.retryJoin.length > 0) agent.retryJoinInBackground(resolved.retryJoin);
       if (resolved.dataDir !== undefined) await agent.startSnapshots(resolved.dataDir);
     } catch (e) {
       await agent.stop({ leave: false });
@@ -510,6 +514,32 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     this.emit('listener-error', { event, error });
   }
 
+  /**
+   * Join `seeds` in the background, retrying with backoff and jitter until one
+   * answers or the agent stops. Never throws; each failed round is counted.
+   */
+  private retryJoinInBackground(seeds: Address[]): void {
+    // Every agent of a supervised group may get the same list: a seed retrying itself has nothing to do.
+    seeds = seeds.filter((a) => a !== this.addr);
+    if (seeds.length === 0) return;
+    let attempt = 0;
+    const round = (): void => {
+      if (this.phase !== 'running') return;
+      this.join(seeds, { timeoutMs: AgentDefaults.retryJoinBaseMs * 5 }).then(
+        () => {
+          this.retryJoinTimer = undefined;
+        },
+        () => {
+          this.retryJoinFailures++;
+          const capped = Math.min(AgentDefaults.retryJoinMaxMs, AgentDefaults.retryJoinBaseMs * 2 ** Math.min(attempt++, 10));
+          this.retryJoinTimer = setTimeout(round, capped / 2 + (capped / 2) * Math.random());
+          this.retryJoinTimer.unref();
+        },
+      );
+    };
+    round();
+  }
+
   /** Send a serf-style user event to every member. */
   sendUserEvent(name: string, payload: Uint8Array): void {
     this.assertRunning();
@@ -539,6 +569,7 @@ export class Agent extends TypedEmitter<AgentEvents> implements MembershipServic
     if (leave && (this.phase === 'running' || this.phase === 'leaving')) await this.leave();
     this.phase = 'stopping';
     for (const j of [...this.joins]) j.cancel();
+    if (this.retryJoinTimer) clearTimeout(this.retryJoinTimer);
     if (this.membershipTimer) clearInterval(this.membershipTimer);
     // The control plane stops before gossip (it started after it).
     await this.follower?.stop();

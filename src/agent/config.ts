@@ -29,6 +29,12 @@ export interface AgentConfig {
   clusterLabel?: string;
   /** Seeds joined at start. */
   join?: Address[];
+  /**
+   * Seeds retried in the background until one answers (Consul's retry_join): agents started
+   * together by a supervisor need no start order. Backoff from retryJoinBaseMs doubling to
+   * retryJoinMaxMs, with jitter.
+   */
+  retryJoin?: Address[];
   /** How long a join waits for any seed to answer. */
   joinTimeoutMs?: number;
   /** Directory for the agent's state (created if missing). */
@@ -75,6 +81,7 @@ export interface ResolvedAgentConfig {
   advertise: HostPort | undefined;
   clusterLabel: string;
   join: Address[];
+  retryJoin: Address[];
   joinTimeoutMs: number;
   dataDir: string | undefined;
   tags: Record<string, string>;
@@ -113,6 +120,10 @@ export const AgentDefaults = {
    */
   reservedTagsBytes: 192,
   joinSeedsMax: 64,
+  /** 1 s: a seed starting alongside is found within a second or two. */
+  retryJoinBaseMs: 1_000,
+  /** 30 s, as Consul's retry_interval: a seed that is down for long costs one attempt per half minute. */
+  retryJoinMaxMs: 30_000,
   /** The label travels in every handshake (and later in every packet's authenticated data): keep it short. */
   clusterLabelMaxBytes: 64,
   /** A management token shorter than this is guessable; longer than the max is no token anyone types. */
@@ -183,6 +194,10 @@ export function validateAgentConfig(config: AgentConfig): ResolvedAgentConfig {
   if (!Array.isArray(join)) throw invalid('join', 'must be a list of "host:port"');
   if (join.length > AgentDefaults.joinSeedsMax) throw invalid('join', `has more than ${AgentDefaults.joinSeedsMax} seeds`);
   join.forEach((a, i) => address(`join[${i}]`, a, false));
+  const retryJoin = config.retryJoin ?? [];
+  if (!Array.isArray(retryJoin)) throw invalid('retryJoin', 'must be a list of "host:port"');
+  if (retryJoin.length > AgentDefaults.joinSeedsMax) throw invalid('retryJoin', `has more than ${AgentDefaults.joinSeedsMax} seeds`);
+  retryJoin.forEach((a, i) => address(`retryJoin[${i}]`, a, false));
   const preset = config.preset ?? AgentDefaults.preset;
   if (!(PRESET_NAMES as readonly string[]).includes(preset)) {
     throw invalid('preset', `must be one of ${PRESET_NAMES.join(', ')} (got "${String(preset)}")`);
@@ -239,6 +254,7 @@ export function validateAgentConfig(config: AgentConfig): ResolvedAgentConfig {
     advertise,
     clusterLabel,
     join: [...join],
+    retryJoin: [...retryJoin],
     joinTimeoutMs: positiveInt('joinTimeoutMs', config.joinTimeoutMs, AgentDefaults.joinTimeoutMs),
     dataDir: config.dataDir,
     tags,

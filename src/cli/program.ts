@@ -31,7 +31,8 @@ function buildProgram(io: CliIo, setResult: (p: Promise<number>) => void): Comma
     .option('--advertise <IP:PORT>', 'the one address other members reach this node at (default: the bind address; for 0.0.0.0 the address toward the first seed, else the first non-loopback interface)', parsePeerArg)
     .option('--cluster-label <LABEL>', 'clusters with different labels never talk to each other, even on one network')
     .option('--http <HOST:PORT>', 'HTTP API address', parseBindArg, DEFAULT_HTTP)
-    .option('--join <HOST:PORT>', 'seed to join at start (repeatable)', collectPeerArg)
+    .option('--join <HOST:PORT>', 'seed to join at start (repeatable); the agent exits if none answers', collectPeerArg)
+    .option('--retry-join <HOST:PORT>', 'seed to join in the background, retried with backoff until one answers (repeatable)', collectPeerArg)
     .option('--data-dir <DIR>', 'directory for agent state')
     .option('--tags <k=v,...>', 'node tags (metadata)', parseTagsArg)
     .addOption(

@@ -13,6 +13,7 @@ export interface AgentCommandOptions {
   clusterLabel?: string;
   http: string;
   join?: string[];
+  retryJoin?: string[];
   dataDir?: string;
   tags?: Record<string, string>;
   preset: PresetName;
@@ -57,6 +58,7 @@ export async function runAgentCommand(opts: AgentCommandOptions, io: CliIo): Pro
     clusterLabel: opts.clusterLabel,
     http: opts.http,
     join: opts.join ?? [],
+    retryJoin: opts.retryJoin ?? [],
     dataDir: opts.dataDir,
     tags: opts.tags ?? {},
     preset: opts.preset,
