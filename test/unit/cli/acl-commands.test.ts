@@ -1,6 +1,6 @@
 /** `shoal acl token create|list|revoke`, and how client commands pick their token (--token, $SHOAL_HTTP_TOKEN, $SHOAL_API_TOKEN). */
 import test from 'ava';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../../src/cli/main.js';
@@ -83,6 +83,7 @@ test.serial('shoal agent: a short --api-token is a usage error; --api-token-file
   t.is(short.code, 2);
   t.regex(short.err, /apiToken must be 16\.\.512 visible ASCII characters/);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'shoal-token-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'token');
   await writeFile(file, 'short\nsecond line\n');
   const fromFile = await cli('agent', '--name', 'a', '--bind', '127.0.0.1:0', '--http', '127.0.0.1:0', '--api-token-file', file);

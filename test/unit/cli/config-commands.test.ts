@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../../src/cli/main.js';
@@ -49,6 +49,7 @@ test('config put with a stale --prev-revision fails with the code; a bad flag is
 test('config txn reads the body from a file and exits 1 when the compare fails', async (t) => {
   const { cli } = await start(t);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'shoal-cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'txn.json');
   await writeFile(file, JSON.stringify({ compare: [{ key: 'lock', target: 'version', op: '=', value: 0 }], success: [{ put: { key: 'lock', value: 'me' } }] }));
   const first = await cli('config', 'txn', file);
