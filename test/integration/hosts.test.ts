@@ -18,6 +18,7 @@
  *
  * Needs root and iproute2 (skipped with the reason otherwise) and `npm run build`.
  */
+import { formatKey, generateKey } from '../../src/wire/crypto.js';
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -409,4 +410,8 @@ run(`4 hosts, every default (0.0.0.0:7946, API on each host's 127.0.0.1:7947): m
 
 run(`4 hosts with --bind 0.0.0.0:7946 given and no --advertise: members at lab addresses, the rest as with defaults${skipNote}`, async (t) => {
   await scenario(t, ['--bind', `0.0.0.0:${gossipPort}`]);
+});
+
+run(`4 hosts with gossip encryption (--encrypt, otherwise defaults): the same, every datagram and stream sealed between hosts${skipNote}`, async (t) => {
+  await scenario(t, ['--encrypt', formatKey(generateKey())]);
 });
