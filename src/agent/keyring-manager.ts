@@ -57,6 +57,8 @@ export interface KeyringReport {
 /** A member answers within this, or is reported failed (the change may or may not have reached it). */
 const memberTimeoutMs = 5_000;
 const requestBytesMax = 4096;
+/** Members asked at once by a cluster-wide keyring change. */
+const fanOutMax = 32;
 
 export class KeyringManager {
   private writes: Promise<void> = Promise.resolve();
@@ -78,16 +80,24 @@ export class KeyringManager {
     // Check locally first: a bad key or an impossible change fails at once, before anything is sent.
     const self = await this.applyLocal(req);
     const others = this.members().filter((m) => m.name !== this.name && (m.state === MemberState.Alive || m.state === MemberState.Suspect));
-    const views = await Promise.all(
-      others.map(async (m): Promise<KeyringMemberView> => {
-        try {
-          const answer = await this.transport.request(m.addr, StreamKind.Admin, encodeJson(req), { timeoutMs: memberTimeoutMs, ...(signal === undefined ? {} : { signal }) });
-          return decodeJson(answer, 64 * 1024, `keyring answer from ${m.name}`) as KeyringMemberView;
-        } catch (e) {
-          return { name: m.name, ok: false, error: e instanceof Error ? e.message : String(e) };
-        }
-      }),
-    );
+    const ask = async (m: MemberInfo): Promise<KeyringMemberView> => {
+      try {
+        const answer = await this.transport.request(m.addr, StreamKind.Admin, encodeJson(req), { timeoutMs: memberTimeoutMs, ...(signal === undefined ? {} : { signal }) });
+        return decodeJson(answer, 64 * 1024, `keyring answer from ${m.name}`) as KeyringMemberView;
+      } catch (e) {
+        return { name: m.name, ok: false, error: e instanceof Error ? e.message : String(e) };
+      }
+    };
+    // A few dozen at a time: a cluster of thousands is asked without thousands of connections at once.
+    const views: KeyringMemberView[] = new Array(others.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < others.length) {
+        const i = next++;
+        views[i] = await ask(others[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(fanOutMax, others.length) }, worker));
     return report([self, ...views]);
   }
 

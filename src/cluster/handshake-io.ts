@@ -6,6 +6,7 @@
  */
 import type * as net from 'node:net';
 import { ErrorCode, ShoalError } from '../util/errors.js';
+import { encodeFrameHeader } from '../transport/frame.js';
 import { handshakeBytesMax } from './handshake-codec.js';
 
 export interface HandshakeFrame {
@@ -56,8 +57,5 @@ export function readHandshakeFrame(socket: net.Socket): Promise<HandshakeFrame> 
 
 /** The handshake as a length-prefixed frame. */
 export function handshakeFrame(body: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(4 + body.length);
-  out.writeUInt32BE(body.length, 0);
-  out.set(body, 4);
-  return out;
+  return Buffer.concat([encodeFrameHeader(body.length), body]);
 }

@@ -117,6 +117,7 @@ export class Dialer {
       return new ShoalError(ErrorCode.FrameTooLarge, `frame of ${payload.length} bytes exceeds ${this.ctx.limits.frameMaxBytes}`);
     }
     const peer = this.peer(to);
+    if (peer instanceof ShoalError) return peer;
     if (peer.conn !== undefined && !peer.conn.isClosed) return peer.conn.write(type, kind, requestId, payload, done);
     if (!peer.connecting && this.ctx.nowMs() < peer.retryAtMs) {
       return new ShoalError(ErrorCode.Unreachable, `${to} is unreachable (retrying in ${Math.ceil(peer.retryAtMs - this.ctx.nowMs())} ms): ${peer.lastError?.message ?? ''}`);
@@ -134,11 +135,15 @@ export class Dialer {
   /** Send a request and await its answer (deadline and signal handled by the caller through `cancel`). */
   request(to: Address, kind: StreamKind, payload: Uint8Array): { id: number; answer: Promise<Uint8Array>; cancel(err: ShoalError): void } {
     const peer = this.peer(to);
-    const id = peer.takeRequestId();
     let settle!: PendingRequest;
     const answer = new Promise<Uint8Array>((resolve, reject) => {
       settle = { resolve, reject };
     });
+    if (peer instanceof ShoalError) {
+      settle.reject(peer);
+      return { id: 0, answer, cancel: () => undefined };
+    }
+    const id = peer.takeRequestId();
     const cancel = (err: ShoalError): void => {
       if (peer.pending.delete(id)) settle.reject(err);
     };
@@ -164,10 +169,14 @@ export class Dialer {
     this.peers.clear();
   }
 
-  private peer(to: Address): OutboundPeer {
+  /** The peer entry of `to`, or an error when outboundMax entries are all busy (connecting or awaiting answers). */
+  private peer(to: Address): OutboundPeer | ShoalError {
     let p = this.peers.get(to);
     if (p === undefined) {
-      if (this.peers.size >= this.ctx.limits.outboundMax) this.evictOldest();
+      if (this.closed) return new ShoalError(ErrorCode.TransportClosed, 'cluster transport closed');
+      if (this.peers.size >= this.ctx.limits.outboundMax && !this.evictOldest()) {
+        return new ShoalError(ErrorCode.Unavailable, `${this.peers.size} outbound peers are busy (outboundMax): cannot dial ${to} now`);
+      }
       p = new OutboundPeer(to);
       this.peers.set(to, p);
     }
@@ -175,13 +184,15 @@ export class Dialer {
     return p;
   }
 
-  private evictOldest(): void {
+  /** Drop the oldest idle peer entry; false when every entry is busy. */
+  private evictOldest(): boolean {
     for (const p of this.peers.values()) {
       if (p.connecting || p.pending.size > 0) continue;
       p.conn?.close(new ShoalError(ErrorCode.Unavailable, 'outbound connection evicted (outboundMax)'));
       this.peers.delete(p.addr);
-      return;
+      return true;
     }
+    return false;
   }
 
   private async dial(peer: OutboundPeer): Promise<void> {

@@ -15,10 +15,6 @@ export const TAG_CLUSTER = 'shoal.cluster';
 export const TAG_BOOT = 'shoal.boot';
 /** The member's committed config revision (decimal), so a lagging member notices. */
 export const TAG_REVISION = 'shoal.rev';
-/** The member's Raft peer address, host:port. */
-export const TAG_RAFT_ADDR = 'shoal.raft';
-/** The member's HTTP API address, host:port. */
-export const TAG_HTTP_ADDR = 'shoal.http';
 
 export const isVoterEligible = (tags: Tags): boolean => tags[TAG_VOTER] !== 'false';
 
