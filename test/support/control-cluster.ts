@@ -103,7 +103,8 @@ export class LocalControlCluster {
       '--data-dir', n.dataDir,
       '--preset', 'local',
       '--bootstrap-expect', String(this.options.bootstrapExpect ?? 3),
-      ...(n === seed ? [] : ['--join', seed.gossip]),
+      // --retry-join: agents restarted together (after SIGKILL) need no order; a plain --join gives up when the seed is not up yet.
+      ...(n === seed ? [] : ['--retry-join', seed.gossip]),
       ...(this.options.extraArgs ?? []),
       ...(this.options.argsFor?.(this.nodes.indexOf(n)) ?? []),
     ];

@@ -99,7 +99,9 @@ test('Slow watcher: one that never reads holds at most one batch past its high-w
   // The store holds no per-watcher buffer: memory grew by the live keys and the short history, not by the 40 MiB written.
   const grownBytes = memoryBytes() - memoryBefore;
   t.log(`stalled consumer held at most ${stalled.bufferedBytesMax} bytes; cancelled at revision ${cancelledAt}; memory grew ${(grownBytes / MiB).toFixed(1)} MiB`);
-  t.true(grownBytes < 8 * MiB, `memory grew ${grownBytes} bytes`);
+  // Heap figures move with GC timing when other test files share the cores (19.5 MiB seen once under load, 1 MiB alone);
+  // a per-watcher buffer would add the whole 40 MiB written on top.
+  t.true(grownBytes < 32 * MiB, `memory grew ${grownBytes} bytes`);
 });
 
 test('the first (replay) batch honours backpressure: nothing more is handed over until resume(), and batches are bounded in bytes', (t) => {
